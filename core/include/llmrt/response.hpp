@@ -1,0 +1,60 @@
+// Responses: the result of a prompt, synchronous or asynchronous.
+#ifndef LLMRT_RESPONSE_HPP
+#define LLMRT_RESPONSE_HPP
+
+#include <llmrt/key.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace llmrt {
+
+// What a finished call produced. Holds copies only: nothing in it belongs to the plugin, and no key.
+struct Response {
+  std::string text;                   // all chunks, concatenated
+  std::size_t chunk_count = 0;        // how many chunks the plugin wrote
+  std::string model_id;               // eg: "echo"
+  KeySource key_source = KeySource::none;  // where the key sent to the plugin came from
+  std::string key_fingerprint;        // eg: "sha256:3f2a9c01b7de"; empty when no key was sent
+  std::vector<std::string> warnings;  // eg: a key was given to a model that does not take keys
+  bool cancelled = false;             // the call stopped early because the caller asked it to
+};
+
+struct AsyncState;  // internal
+
+// A prompt running on the runtime's thread pool.
+//
+// Threading: every member may be called from any thread. Chunks can be consumed either with
+// next_chunk() (when PromptOptions::on_chunk was not set) or by the on_chunk callback.
+// Destroying an AsyncResponse does not cancel the call; call cancel() for that.
+class AsyncResponse {
+ public:
+  explicit AsyncResponse(std::shared_ptr<AsyncState> state);
+
+  // Blocks until the next chunk arrives and returns it; std::nullopt once the call has ended (then
+  // get() tells how). Only when PromptOptions::on_chunk was not set.
+  std::optional<std::string> next_chunk();
+
+  // Blocks until the call has ended. Returns the Response or rethrows the call's llmrt::Error.
+  Response get();
+
+  void wait() const;
+  // True if the call ended within `timeout`.
+  bool wait_for(std::chrono::milliseconds timeout) const;
+  bool done() const;
+
+  // Asks the call to stop: a queued call never starts, a running one is told through its sink.
+  // get() then returns a Response with cancelled == true (or the error, if it failed first).
+  void cancel();
+
+ private:
+  std::shared_ptr<AsyncState> state_;
+};
+
+}  // namespace llmrt
+
+#endif  // LLMRT_RESPONSE_HPP

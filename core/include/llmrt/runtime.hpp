@@ -1,0 +1,135 @@
+// The llmrt runtime: loads plugins, and hands out models to prompt through.
+//
+//   llmrt::Runtime runtime;                       // bundled plugins + $LLMRT_PLUGIN_PATH
+//   llmrt::Model model = runtime.get_model("echo");
+//   llmrt::Response r = model.prompt("Hello", {.key = user_key});
+//
+// See docs/embedding.md.
+#ifndef LLMRT_RUNTIME_HPP
+#define LLMRT_RUNTIME_HPP
+
+#include <llmrt/error.hpp>
+#include <llmrt/model.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace llmrt {
+
+// Looks up an environment variable; returns nullptr when it is unset. The default is ::getenv.
+// Tests inject their own so that resolution can be checked without touching the process environment.
+using EnvironmentLookup = std::function<const char*(const char* name)>;
+
+struct RuntimeConfig {
+  // Load the plugins installed next to the runtime library (<libdir>/llmrt/plugins).
+  bool load_bundled_plugins = true;
+  // Load every plugin file in each directory of $LLMRT_PLUGIN_PATH (colon-separated).
+  bool use_plugin_path_env = true;
+  // Load the plugins in <user_dir>/plugins.
+  bool load_user_plugins = true;
+  // More plugin directories, or plugin files, loaded after the above.
+  std::vector<std::filesystem::path> plugin_paths;
+  // The user directory (keys.json, default_model.txt). Default: $LLMRT_USER_PATH, else
+  // $XDG_CONFIG_HOME/llmrt, else ~/.config/llmrt.
+  std::optional<std::filesystem::path> user_dir;
+  // How environment variables are read, for the user directory and for model keys.
+  EnvironmentLookup environment;
+  // Worker threads for prompt_async (0: the number of cores, at least 2).
+  std::size_t async_threads = 0;
+  // Most prompt_async calls waiting for a worker; more are refused with Error(busy).
+  std::size_t async_queue_limit = 1024;
+};
+
+enum class LoadErrorKind {
+  not_found,           // the path does not exist
+  not_a_shared_object, // not a shared library this platform can load
+  no_entry_symbol,     // a shared library, but not an llmrt plugin (its code was never run)
+  load_failed,         // the dynamic loader refused it (eg: an undefined symbol)
+  abi_too_new,         // the plugin needs a newer llmrt
+  invalid_descriptor,  // its plugin or model description breaks the contract
+  capability_mismatch, // a capability flag disagrees with the functions present
+  duplicate_model,     // a model id already offered by another plugin
+};
+
+std::string_view to_string(LoadErrorKind kind) noexcept;
+
+// A plugin that was refused. The runtime keeps going with the others.
+struct LoadError {
+  std::string path;     // the plugin file
+  LoadErrorKind kind;
+  std::string message;  // one line, eg: "this plugin needs a newer llmrt (plugin ABI 3.0, host ABI 2.0)"
+};
+
+struct PluginInfo {
+  std::string name;
+  std::string version;
+  std::string path;
+  std::uint32_t abi_version = 0;
+  std::vector<std::string> model_ids;
+};
+
+// What `llmrt plugins inspect FILE` shows: the file as the loader sees it.
+struct PluginInspection {
+  std::string path;
+  std::vector<std::string> exported_symbols;  // from the file's symbol table; nothing is run for it
+  std::optional<PluginInfo> plugin;           // set when it loaded
+  std::vector<ModelInfo> models;
+  std::optional<LoadError> error;             // set when it did not
+};
+
+// "2.0" for a (major << 16) | minor version.
+std::string abi_version_string(std::uint32_t version);
+
+// The host's ABI version, (major << 16) | minor.
+std::uint32_t host_abi_version() noexcept;
+
+class RuntimeState;  // internal
+
+// Threading: every const member may be called from any thread. The Runtime owns the async thread
+// pool; destroying it waits for queued and running async calls to finish. Models it handed out
+// stay usable for synchronous prompts after it is gone.
+class Runtime {
+ public:
+  explicit Runtime(RuntimeConfig config = {});
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  // The shared instance of model `id` (like llm.get_model). Throws Error(model_not_found).
+  Model get_model(std::string_view id) const;
+
+  // A new, independent instance of model `id` with its own key and default options: one per tenant.
+  Model create_model(std::string_view id, ModelSettings settings = {}) const;
+
+  std::vector<ModelInfo> models() const;
+  std::vector<PluginInfo> plugins() const;
+  const std::vector<LoadError>& load_errors() const;
+
+  const std::filesystem::path& user_dir() const;
+  std::filesystem::path keys_file_path() const;
+
+  // The model `llmrt prompt` uses without -m: default_model.txt in the user directory, else "echo".
+  std::string default_model_id() const;
+  // Stores the default model; throws Error(model_not_found) for an unknown id.
+  void set_default_model_id(std::string_view id) const;
+
+  // Loads `path` on its own, for inspection only. Never throws for a bad plugin: see .error.
+  static PluginInspection inspect(const std::filesystem::path& path);
+
+ private:
+  std::shared_ptr<RuntimeState> state_;
+};
+
+// The user directory as RuntimeConfig documents it. Throws Error(io) if no HOME can be found.
+std::filesystem::path default_user_dir(const EnvironmentLookup& environment);
+
+}  // namespace llmrt
+
+#endif  // LLMRT_RUNTIME_HPP

@@ -1,0 +1,103 @@
+// echo: the bundled offline model. Replies with the prompt text exactly, streamed word by word.
+// When a key reached it, it adds one final line `key-sha256: <12 hex digits>` so callers and tests
+// can see *which* key arrived without the key ever being printed.
+#include <llmrt/sdk.hpp>
+#include <openssl/sha.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+
+namespace {
+
+constexpr const char* kOptionsSchema = R"({
+  "type": "object",
+  "properties": {
+    "delay_ms": {"type": "integer", "minimum": 0, "maximum": 10000,
+                 "description": "pause after each word, to watch streaming and cancellation"},
+    "fail": {"type": "string", "description": "fail the call with this message (for testing)"}
+  },
+  "additionalProperties": false
+})";
+
+struct EchoOptions {
+  int delay_ms = 0;
+  std::string fail;
+};
+
+EchoOptions parse_options(std::string_view json) {
+  EchoOptions options;
+  if (json.empty()) return options;
+  boost::system::error_code ec;
+  const boost::json::value parsed = boost::json::parse(json, ec);
+  if (ec || !parsed.is_object()) throw llmrt::sdk::Error(LLMRT_BAD_REQUEST, "options must be a JSON object");
+  const auto& object = parsed.as_object();
+  if (const auto* delay = object.if_contains("delay_ms"); delay && delay->is_int64()) {
+    options.delay_ms = static_cast<int>(delay->as_int64());
+  }
+  if (const auto* fail = object.if_contains("fail"); fail && fail->is_string()) {
+    options.fail = std::string(fail->as_string());
+  }
+  return options;
+}
+
+std::string key_fingerprint(std::string_view key) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), digest);
+  char hex[13];
+  for (int i = 0; i < 6; ++i) std::snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+  return std::string(hex, 12);
+}
+
+// Writes `text` one word (with the spaces after it) at a time, pausing if asked.
+void stream_words(std::string_view text, const EchoOptions& options, llmrt::sdk::Output& out) {
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find_first_of(" \t\n", start);
+    end = (end == std::string_view::npos) ? text.size() : text.find_first_not_of(" \t\n", end);
+    if (end == std::string_view::npos) end = text.size();
+    if (!out.write(text.substr(start, end - start))) return;
+    start = end;
+    if (options.delay_ms > 0) {
+      const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(options.delay_ms);
+      while (std::chrono::steady_clock::now() < until) {
+        if (out.stop_requested()) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    }
+  }
+}
+
+struct Echo {
+  static constexpr llmrt::sdk::ModelInfo info{
+      .id = "echo",
+      .display_name = "Echo (offline)",
+      .key_name = "echo",
+      .key_env_var = "LLMRT_ECHO_KEY",
+      .requires_key = false,
+      .streaming = true,
+      .reentrant = true,
+      .deterministic = true,
+      .options_schema = kOptionsSchema,
+  };
+
+  void execute(const llmrt::sdk::Prompt& prompt, llmrt::sdk::Output& out) {
+    const EchoOptions options = parse_options(prompt.options_json);
+    if (!options.fail.empty()) throw llmrt::sdk::Error(options.fail);
+    stream_words(prompt.text, options, out);
+  }
+
+  void execute(const llmrt::sdk::Prompt& prompt, llmrt::sdk::Output& out,
+               const llmrt::sdk::Key& key) {
+    execute(prompt, out);
+    if (out.stop_requested()) return;
+    const bool needs_newline = !prompt.text.empty() && prompt.text.back() != '\n';
+    out.write((needs_newline ? "\nkey-sha256: " : "key-sha256: ") + key_fingerprint(key.value()));
+  }
+};
+
+}  // namespace
+
+LLMRT_PLUGIN("echo", "1.0.0", Echo)
