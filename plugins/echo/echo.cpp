@@ -1,8 +1,8 @@
 // echo: the bundled offline model. Replies with the prompt text exactly, streamed word by word.
 // When a key reached it, it adds one final line `key-sha256: <12 hex digits>` so callers and tests
 // can see *which* key arrived without the key ever being printed.
-#include <llmrt/sdk.hpp>
 #include <openssl/sha.h>
+#include <llmrt/sdk.hpp>
 
 #include <boost/json.hpp>
 #include <chrono>
@@ -12,7 +12,7 @@
 
 namespace {
 
-constexpr const char* kOptionsSchema = R"({
+constexpr const char* kOptionsSchema = R"json({
   "type": "object",
   "properties": {
     "delay_ms": {"type": "integer", "minimum": 0, "maximum": 10000,
@@ -20,7 +20,7 @@ constexpr const char* kOptionsSchema = R"({
     "fail": {"type": "string", "description": "fail the call with this message (for testing)"}
   },
   "additionalProperties": false
-})";
+})json";
 
 struct EchoOptions {
   int delay_ms = 0;
@@ -32,7 +32,8 @@ EchoOptions parse_options(std::string_view json) {
   if (json.empty()) return options;
   boost::system::error_code ec;
   const boost::json::value parsed = boost::json::parse(json, ec);
-  if (ec || !parsed.is_object()) throw llmrt::sdk::Error(LLMRT_BAD_REQUEST, "options must be a JSON object");
+  if (ec || !parsed.is_object())
+    throw llmrt::sdk::Error(LLMRT_BAD_REQUEST, "options must be a JSON object");
   const auto& object = parsed.as_object();
   if (const auto* delay = object.if_contains("delay_ms"); delay && delay->is_int64()) {
     options.delay_ms = static_cast<int>(delay->as_int64());
@@ -61,7 +62,8 @@ void stream_words(std::string_view text, const EchoOptions& options, llmrt::sdk:
     if (!out.write(text.substr(start, end - start))) return;
     start = end;
     if (options.delay_ms > 0) {
-      const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(options.delay_ms);
+      const auto until =
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(options.delay_ms);
       while (std::chrono::steady_clock::now() < until) {
         if (out.stop_requested()) return;
         std::this_thread::sleep_for(std::chrono::milliseconds(1));

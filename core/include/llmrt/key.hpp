@@ -66,9 +66,9 @@ class Key {
 inline constexpr std::size_t kMaxKeySize = 4096;
 
 // Throws Error(key_invalid) unless `key` is 1..4096 bytes of printable ASCII without spaces.
-// `origin` says where the key came from for the message, eg: "--key" or "OPENAI_API_KEY"; the
-// message never contains the key.
-void validate_key(std::string_view key, std::string_view origin);
+// `what` names the key for the message, eg: "the key from OPENAI_API_KEY"; the message never
+// contains the key itself.
+void validate_key(std::string_view key, std::string_view what);
 
 // The first 12 hex digits of SHA-256 of `bytes`, eg: "3f2a9c01b7de".
 std::string sha256_prefix(std::string_view bytes);

@@ -13,15 +13,16 @@
 
 namespace llmrt {
 
-// What a finished call produced. Holds copies only: nothing in it belongs to the plugin, and no key.
+// What a finished call produced. Holds copies only: nothing in it belongs to the plugin, and no
+// key.
 struct Response {
-  std::string text;                   // all chunks, concatenated
-  std::size_t chunk_count = 0;        // how many chunks the plugin wrote
-  std::string model_id;               // eg: "echo"
+  std::string text;                        // all chunks, concatenated
+  std::size_t chunk_count = 0;             // how many chunks the plugin wrote
+  std::string model_id;                    // eg: "echo"
   KeySource key_source = KeySource::none;  // where the key sent to the plugin came from
-  std::string key_fingerprint;        // eg: "sha256:3f2a9c01b7de"; empty when no key was sent
-  std::vector<std::string> warnings;  // eg: a key was given to a model that does not take keys
-  bool cancelled = false;             // the call stopped early because the caller asked it to
+  std::string key_fingerprint;             // eg: "sha256:3f2a9c01b7de"; empty when no key was sent
+  std::vector<std::string> warnings;       // eg: a key was given to a model that does not take keys
+  bool cancelled = false;                  // the call stopped early because the caller asked it to
 };
 
 struct AsyncState;  // internal

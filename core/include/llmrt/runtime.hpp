@@ -24,7 +24,8 @@
 namespace llmrt {
 
 // Looks up an environment variable; returns nullptr when it is unset. The default is ::getenv.
-// Tests inject their own so that resolution can be checked without touching the process environment.
+// Tests inject their own so that resolution can be checked without touching the process
+// environment.
 using EnvironmentLookup = std::function<const char*(const char* name)>;
 
 struct RuntimeConfig {
@@ -48,23 +49,24 @@ struct RuntimeConfig {
 };
 
 enum class LoadErrorKind {
-  not_found,           // the path does not exist
-  not_a_shared_object, // not a shared library this platform can load
-  no_entry_symbol,     // a shared library, but not an llmrt plugin (its code was never run)
-  load_failed,         // the dynamic loader refused it (eg: an undefined symbol)
-  abi_too_new,         // the plugin needs a newer llmrt
-  invalid_descriptor,  // its plugin or model description breaks the contract
-  capability_mismatch, // a capability flag disagrees with the functions present
-  duplicate_model,     // a model id already offered by another plugin
+  not_found,            // the path does not exist
+  not_a_shared_object,  // not a shared library this platform can load
+  no_entry_symbol,      // a shared library, but not an llmrt plugin (its code was never run)
+  load_failed,          // the dynamic loader refused it (eg: an undefined symbol)
+  abi_too_new,          // the plugin needs a newer llmrt
+  invalid_descriptor,   // its plugin or model description breaks the contract
+  capability_mismatch,  // a capability flag disagrees with the functions present
+  duplicate_model,      // a model id already offered by another plugin
 };
 
 std::string_view to_string(LoadErrorKind kind) noexcept;
 
 // A plugin that was refused. The runtime keeps going with the others.
 struct LoadError {
-  std::string path;     // the plugin file
+  std::string path;  // the plugin file
   LoadErrorKind kind;
-  std::string message;  // one line, eg: "this plugin needs a newer llmrt (plugin ABI 3.0, host ABI 2.0)"
+  std::string
+      message;  // one line, eg: "this plugin needs a newer llmrt (plugin ABI 3.0, host ABI 2.0)"
 };
 
 struct PluginInfo {
@@ -81,7 +83,7 @@ struct PluginInspection {
   std::vector<std::string> exported_symbols;  // from the file's symbol table; nothing is run for it
   std::optional<PluginInfo> plugin;           // set when it loaded
   std::vector<ModelInfo> models;
-  std::optional<LoadError> error;             // set when it did not
+  std::optional<LoadError> error;  // set when it did not
 };
 
 // "2.0" for a (major << 16) | minor version.

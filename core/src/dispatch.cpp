@@ -1,0 +1,152 @@
+#include "dispatch.hpp"
+
+#include <llmrt/plugin.h>
+#include <llmrt/error.hpp>
+
+#include <exception>
+
+#include "key_resolver.hpp"
+
+namespace llmrt {
+namespace {
+
+constexpr std::size_t kMaxErrorMessage = 2048;
+
+// The host side of llmrt_sink for one call. Lives on the caller's stack for the call's duration.
+struct CallSink {
+  std::string text;
+  std::size_t chunks = 0;
+  std::string error;
+  const std::function<bool(std::string_view)>* on_chunk = nullptr;
+  const std::atomic<bool>* cancel_requested = nullptr;
+  bool stop = false;
+  std::exception_ptr callback_error;
+
+  bool stopping() {
+    if (!stop && cancel_requested != nullptr && cancel_requested->load(std::memory_order_relaxed)) {
+      stop = true;
+    }
+    return stop;
+  }
+
+  // The callbacks below are called by plugin code: nothing may throw through them.
+  static int write(void* host_data, const char* data, std::size_t size) noexcept {
+    auto& self = *static_cast<CallSink*>(host_data);
+    if (self.stopping()) return 1;
+    if (size > 0 && data == nullptr) return 1;
+    try {
+      const std::string_view chunk(data, size);
+      self.text.append(chunk);
+      ++self.chunks;
+      if (self.on_chunk != nullptr && *self.on_chunk && !(*self.on_chunk)(chunk)) self.stop = true;
+    } catch (...) {
+      self.callback_error = std::current_exception();
+      self.stop = true;
+    }
+    return self.stop ? 1 : 0;
+  }
+
+  static void report_error(void* host_data, const char* message, std::size_t size) noexcept {
+    auto& self = *static_cast<CallSink*>(host_data);
+    if (message == nullptr) return;
+    try {
+      self.error.assign(message, std::min(size, kMaxErrorMessage * 2));
+    } catch (...) {
+    }
+  }
+
+  static int should_stop(void* host_data) noexcept {
+    return static_cast<CallSink*>(host_data)->stopping() ? 1 : 0;
+  }
+};
+
+[[noreturn]] void throw_for_status(llmrt_status status, const ModelInfo& model,
+                                   const std::string& message, const ResolvedKey& key) {
+  const std::string said = message.empty() ? "" : ": " + message;
+  switch (status) {
+    case LLMRT_BAD_REQUEST:
+      throw Error(ErrorCode::bad_request, "model '" + model.id + "' refused the request" + said);
+    case LLMRT_KEY_REJECTED:
+      throw Error(ErrorCode::key_rejected,
+                  "model '" + model.id + "' was refused the key from " +
+                      std::string(to_string(key.source())) + " source" +
+                      (key.key() ? " (" + key.key()->fingerprint() + ")" : std::string()) + said);
+    case LLMRT_UNAVAILABLE:
+      throw Error(ErrorCode::unavailable, "model '" + model.id + "' is unavailable" + said);
+    case LLMRT_FAILED:
+      throw Error(ErrorCode::plugin_failed,
+                  "model '" + model.id + "' failed" +
+                      (said.empty() ? std::string(" without saying why") : said));
+    default:
+      throw Error(ErrorCode::plugin_failed, "model '" + model.id + "' returned an unknown status " +
+                                                std::to_string(status) + said);
+  }
+}
+
+}  // namespace
+
+std::string scrub_plugin_message(std::string_view message, std::string_view secret) {
+  std::string clean(message.substr(0, kMaxErrorMessage * 2));
+  if (!secret.empty()) {
+    static constexpr std::string_view kMarker = "[redacted key]";
+    for (std::size_t at = clean.find(secret); at != std::string::npos;
+         at = clean.find(secret, at + kMarker.size())) {
+      clean.replace(at, secret.size(), kMarker);
+    }
+  }
+  for (char& c : clean) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = ' ';
+  }
+  if (clean.size() > kMaxErrorMessage) clean = clean.substr(0, kMaxErrorMessage) + "...";
+  return clean;
+}
+
+Response dispatch(const ModelInstance& instance, std::string_view text, PromptOptions& options,
+                  const std::atomic<bool>* cancel_requested) {
+  const ModelBinding& binding = instance.binding();
+  const ModelInfo& model = binding.info();
+  Response response;
+  response.model_id = model.id;
+
+  const ResolvedKey resolved = resolve_key(instance, options, response.warnings);
+  const std::string options_text = binding.schema().build(model.id, instance.default_options(),
+                                                          options.options, options.options_json);
+
+  CallSink sink_state;
+  sink_state.on_chunk = &options.on_chunk;
+  sink_state.cancel_requested = cancel_requested;
+  const llmrt_sink sink = {sizeof(llmrt_sink), &sink_state, &CallSink::write,
+                           &CallSink::report_error, &CallSink::should_stop};
+  const llmrt_prompt prompt = {sizeof(llmrt_prompt),
+                               options.stream ? LLMRT_PROMPT_STREAM : 0u,
+                               {text.data(), text.size()},
+                               {options_text.data(), options_text.size()}};
+
+  llmrt_status status = LLMRT_CANCELLED;  // a call cancelled before it starts never runs
+  const Key* key = resolved.key();
+  if (key != nullptr) {
+    response.key_source = resolved.source();
+    response.key_fingerprint = key->fingerprint();
+  }
+  if (!sink_state.stopping()) {
+    if (key != nullptr) {
+      const llmrt_credential credential = {sizeof(llmrt_credential),
+                                           {key->reveal().data(), key->size()}};
+      status = binding.call(prompt, &credential, sink);
+    } else {
+      status = binding.call(prompt, nullptr, sink);
+    }
+  }
+
+  if (sink_state.callback_error) std::rethrow_exception(sink_state.callback_error);
+  if (status != LLMRT_OK && status != LLMRT_CANCELLED) {
+    throw_for_status(status, model,
+                     scrub_plugin_message(sink_state.error, key ? key->reveal() : ""), resolved);
+  }
+  response.cancelled = status == LLMRT_CANCELLED || sink_state.stop;
+  response.text = std::move(sink_state.text);
+  response.chunk_count = sink_state.chunks;
+  return response;
+}
+
+}  // namespace llmrt

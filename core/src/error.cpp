@@ -1,0 +1,35 @@
+#include <llmrt/error.hpp>
+
+namespace llmrt {
+
+std::string_view to_string(ErrorCode code) noexcept {
+  switch (code) {
+    case ErrorCode::usage:
+      return "usage";
+    case ErrorCode::model_not_found:
+      return "model_not_found";
+    case ErrorCode::key_missing:
+      return "key_missing";
+    case ErrorCode::key_invalid:
+      return "key_invalid";
+    case ErrorCode::key_rejected:
+      return "key_rejected";
+    case ErrorCode::keys_file:
+      return "keys_file";
+    case ErrorCode::plugin_load:
+      return "plugin_load";
+    case ErrorCode::plugin_failed:
+      return "plugin_failed";
+    case ErrorCode::bad_request:
+      return "bad_request";
+    case ErrorCode::unavailable:
+      return "unavailable";
+    case ErrorCode::busy:
+      return "busy";
+    case ErrorCode::io:
+      return "io";
+  }
+  return "unknown";
+}
+
+}  // namespace llmrt

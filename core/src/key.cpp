@@ -1,0 +1,100 @@
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <llmrt/error.hpp>
+#include <llmrt/key.hpp>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+namespace llmrt {
+
+std::string_view to_string(KeySource source) noexcept {
+  switch (source) {
+    case KeySource::none:
+      return "none";
+    case KeySource::per_call:
+      return "per-call";
+    case KeySource::stored_name:
+      return "stored-name";
+    case KeySource::instance:
+      return "instance";
+    case KeySource::environment:
+      return "environment";
+    case KeySource::keys_file:
+      return "keys-file";
+  }
+  return "unknown";
+}
+
+Key::Key(std::string_view value) {
+  if (value.empty()) return;
+  data_ = std::make_unique<char[]>(value.size());
+  std::memcpy(data_.get(), value.data(), value.size());
+  size_ = value.size();
+}
+
+Key::Key(Key&& other) noexcept : data_(std::move(other.data_)), size_(other.size_) {
+  other.size_ = 0;
+}
+
+Key& Key::operator=(Key&& other) noexcept {
+  if (this != &other) {
+    wipe();
+    data_ = std::move(other.data_);
+    size_ = other.size_;
+    other.size_ = 0;
+  }
+  return *this;
+}
+
+Key::~Key() {
+  wipe();
+}
+
+void Key::wipe() noexcept {
+  if (data_) OPENSSL_cleanse(data_.get(), size_);
+  data_.reset();
+  size_ = 0;
+}
+
+std::string Key::fingerprint() const {
+  return "sha256:" + sha256_prefix(reveal());
+}
+
+std::string sha256_prefix(std::string_view bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
+    return "unavailable";
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (int i = 0; i < 6; ++i) {
+    hex += kHex[digest[i] >> 4];
+    hex += kHex[digest[i] & 0x0F];
+  }
+  return hex;
+}
+
+void validate_key(std::string_view key, std::string_view what) {
+  const std::string from(what);
+  if (key.empty()) throw Error(ErrorCode::key_invalid, from + " is empty");
+  if (key.size() > kMaxKeySize) {
+    throw Error(ErrorCode::key_invalid, from + " is too long (" + std::to_string(key.size()) +
+                                            " bytes; at most " + std::to_string(kMaxKeySize) + ")");
+  }
+  for (std::size_t i = 0; i < key.size(); ++i) {
+    const auto c = static_cast<unsigned char>(key[i]);
+    if (c < 0x21 || c > 0x7E) {
+      const char* what = c == ' '                  ? "a space"
+                         : (c < 0x20 || c == 0x7F) ? "a control character"
+                                                   : "a non-ASCII byte";
+      throw Error(ErrorCode::key_invalid, from + " contains " + what + " at byte " +
+                                              std::to_string(i + 1) +
+                                              " (a key is printable ASCII without spaces)");
+    }
+  }
+}
+
+}  // namespace llmrt

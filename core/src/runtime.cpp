@@ -1,0 +1,167 @@
+#include <llmrt/runtime.hpp>
+
+#include <boost/dll/runtime_symbol_info.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "model_instance.hpp"
+#include "registry.hpp"
+#include "thread_pool.hpp"
+
+namespace llmrt {
+
+class RuntimeState {
+ public:
+  explicit RuntimeState(RuntimeConfig config);
+
+  RuntimeConfig config;
+  std::filesystem::path user_dir;
+  std::shared_ptr<const CallContext> context;
+  std::shared_ptr<ThreadPool> pool;
+  Registry registry;
+  std::map<std::string, std::shared_ptr<ModelInstance>, std::less<>> shared_instances;
+
+  std::shared_ptr<const ModelBinding> binding(std::string_view id) const {
+    auto binding = registry.find(id);
+    if (!binding) {
+      std::string message = "unknown model '" + std::string(id) + "'";
+      if (!registry.errors().empty()) {
+        message += " (" + std::to_string(registry.errors().size()) +
+                   " plugin(s) failed to load; see `llmrt plugins`)";
+      }
+      throw Error(ErrorCode::model_not_found, message + "; list models with `llmrt models`");
+    }
+    return binding;
+  }
+};
+
+namespace {
+
+EnvironmentLookup environment_or_default(EnvironmentLookup environment) {
+  if (environment) return environment;
+  return [](const char* name) -> const char* { return std::getenv(name); };
+}
+
+// <directory of libllmrt>/llmrt/plugins: the same relative place in the build and install trees.
+std::filesystem::path bundled_plugin_dir() {
+  const std::filesystem::path library_dir = boost::dll::this_line_location().parent_path().string();
+  std::error_code ec;
+  const std::filesystem::path dir = std::filesystem::weakly_canonical(library_dir, ec);
+  return (ec ? library_dir : dir) / LLMRT_PLUGIN_SUBDIR;
+}
+
+std::vector<std::filesystem::path> split_path_list(const char* list) {
+  std::vector<std::filesystem::path> paths;
+  if (list == nullptr) return paths;
+  std::stringstream stream(list);
+  std::string item;
+  while (std::getline(stream, item, ':')) {
+    if (!item.empty()) paths.emplace_back(item);
+  }
+  return paths;
+}
+
+std::size_t worker_count(std::size_t configured) {
+  if (configured > 0) return configured;
+  return std::max<std::size_t>(2, std::thread::hardware_concurrency());
+}
+
+}  // namespace
+
+RuntimeState::RuntimeState(RuntimeConfig given)
+    : config(std::move(given)),
+      user_dir(config.user_dir ? *config.user_dir
+                               : default_user_dir(environment_or_default(config.environment))),
+      registry(HostIdentity{user_dir.string()}) {
+  config.environment = environment_or_default(std::move(config.environment));
+  context = std::make_shared<CallContext>(
+      CallContext{config.environment, KeysFile(user_dir / "keys.json")});
+  pool = std::make_shared<ThreadPool>(worker_count(config.async_threads),
+                                      std::max<std::size_t>(1, config.async_queue_limit));
+  if (config.load_bundled_plugins) registry.load_directory(bundled_plugin_dir(), false);
+  if (config.use_plugin_path_env) {
+    for (const auto& dir : split_path_list(config.environment("LLMRT_PLUGIN_PATH"))) {
+      registry.load_directory(dir, true);
+    }
+  }
+  if (config.load_user_plugins) registry.load_directory(user_dir / "plugins", false);
+  for (const auto& path : config.plugin_paths) registry.load_path(path);
+  for (const auto& binding : registry.models()) {
+    shared_instances.emplace(
+        binding->info().id,
+        std::make_shared<ModelInstance>(binding, context, pool, OptionValues{}, std::nullopt));
+  }
+}
+
+Runtime::Runtime(RuntimeConfig config)
+    : state_(std::make_shared<RuntimeState>(std::move(config))) {}
+
+Runtime::~Runtime() = default;
+
+Model Runtime::get_model(std::string_view id) const {
+  state_->binding(id);  // throws a clear error for an unknown id
+  return Model(state_->shared_instances.find(id)->second);
+}
+
+Model Runtime::create_model(std::string_view id, ModelSettings settings) const {
+  auto binding = state_->binding(id);
+  // Default options are checked now, so a bad setting fails here rather than on every call.
+  binding->schema().build(binding->info().id, settings.options, {}, {});
+  return Model(std::make_shared<ModelInstance>(std::move(binding), state_->context, state_->pool,
+                                               std::move(settings.options),
+                                               std::move(settings.key)));
+}
+
+std::vector<ModelInfo> Runtime::models() const {
+  std::vector<ModelInfo> models;
+  for (const auto& binding : state_->registry.models()) models.push_back(binding->info());
+  return models;
+}
+
+std::vector<PluginInfo> Runtime::plugins() const {
+  return state_->registry.plugins();
+}
+
+const std::vector<LoadError>& Runtime::load_errors() const {
+  return state_->registry.errors();
+}
+
+const std::filesystem::path& Runtime::user_dir() const {
+  return state_->user_dir;
+}
+
+std::filesystem::path Runtime::keys_file_path() const {
+  return state_->context->keys_file.path();
+}
+
+std::string Runtime::default_model_id() const {
+  std::ifstream file(state_->user_dir / "default_model.txt");
+  std::string id;
+  if (file && std::getline(file, id)) {
+    while (!id.empty() && (id.back() == '\r' || id.back() == ' ')) id.pop_back();
+    if (!id.empty()) return id;
+  }
+  return "echo";
+}
+
+void Runtime::set_default_model_id(std::string_view id) const {
+  state_->binding(id);
+  std::error_code ec;
+  std::filesystem::create_directories(state_->user_dir, ec);
+  const auto path = state_->user_dir / "default_model.txt";
+  const auto temp = state_->user_dir / "default_model.txt.tmp";
+  {
+    std::ofstream file(temp, std::ios::trunc);
+    file << id << '\n';
+    if (!file.flush()) {
+      throw Error(ErrorCode::io, "cannot write '" + temp.string() + "'");
+    }
+  }
+  std::filesystem::rename(temp, path, ec);
+  if (ec) throw Error(ErrorCode::io, "cannot write '" + path.string() + "': " + ec.message());
+}
+
+}  // namespace llmrt
