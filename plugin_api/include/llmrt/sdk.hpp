@@ -219,7 +219,9 @@ const llmrt_model* describe() {
   return &model;
 }
 
-inline const void* no_extensions(const char*) { return nullptr; }
+inline const void* no_extensions(const char*) {
+  return nullptr;
+}
 
 template <class... Models>
 const llmrt_plugin* entry(const char* name, const char* version, const llmrt_host_info* host,
@@ -230,8 +232,9 @@ const llmrt_plugin* entry(const char* name, const char* version, const llmrt_hos
   // An older host cannot read this layout: answer our version and nothing else.
   if (LLMRT_ABI_MAJOR(host->abi_version) < LLMRT_ABI_VERSION_MAJOR) return nullptr;
   static const llmrt_model* const models[] = {describe<Models>()...};
-  static const llmrt_plugin plugin = {sizeof(llmrt_plugin), LLMRT_ABI_VERSION, name, version,
-                                      sizeof...(Models),    models,            &no_extensions};
+  static const llmrt_plugin plugin = {
+      sizeof(llmrt_plugin), LLMRT_ABI_VERSION, name, version, sizeof...(Models), models,
+      &no_extensions};
   return &plugin;
 }
 
@@ -239,10 +242,10 @@ const llmrt_plugin* entry(const char* name, const char* version, const llmrt_hos
 }  // namespace llmrt::sdk
 
 // Exports the plugin entry point for the listed model classes. Use once per plugin.
-#define LLMRT_PLUGIN(NAME, VERSION, ...)                                                       \
-  extern "C" LLMRT_EXPORT const llmrt_plugin* llmrt_plugin_entry(const llmrt_host_info* host,  \
+#define LLMRT_PLUGIN(NAME, VERSION, ...)                                                         \
+  extern "C" LLMRT_EXPORT const llmrt_plugin* llmrt_plugin_entry(const llmrt_host_info* host,    \
                                                                  uint32_t* plugin_abi_version) { \
-    return ::llmrt::sdk::detail::entry<__VA_ARGS__>(NAME, VERSION, host, plugin_abi_version);  \
+    return ::llmrt::sdk::detail::entry<__VA_ARGS__>(NAME, VERSION, host, plugin_abi_version);    \
   }
 
 #endif  // LLMRT_SDK_HPP
