@@ -1,0 +1,63 @@
+// The `llmrt` commands. main.cpp parses the command line into these plain structs (it is the only
+// file that knows CLI11) and calls one function; each returns the process exit code and reports
+// its own errors by throwing llmrt::Error.
+#ifndef LLMRT_CLI_COMMANDS_HPP
+#define LLMRT_CLI_COMMANDS_HPP
+
+#include <llmrt/model.hpp>
+
+#include <optional>
+#include <string>
+
+namespace llmrt::cli {
+
+// llmrt prompt [TEXT] [-m MODEL] [--key KEY | --key-file FILE | --key-name NAME] [-o NAME VALUE]...
+//              [--no-stream] [--async]
+struct PromptArgs {
+  std::optional<std::string> text;      // absent: read all of stdin
+  std::string model;                    // empty: the default model
+  std::optional<std::string> key;       // --key; wiped once it is in an llmrt::Key
+  std::optional<std::string> key_file;  // --key-file
+  std::string key_name;                 // --key-name
+  OptionValues options;                 // -o NAME VALUE, in order
+  bool no_stream = false;
+  bool async = false;
+};
+int run_prompt(PromptArgs& args);
+
+// llmrt models [--json]
+struct ModelsArgs {
+  bool json = false;
+};
+int run_models(const ModelsArgs& args);
+
+// llmrt models default [MODEL]
+struct ModelsDefaultArgs {
+  std::optional<std::string> model;  // absent: print the default
+};
+int run_models_default(const ModelsDefaultArgs& args);
+
+// llmrt plugins [--json]
+struct PluginsArgs {
+  bool json = false;
+};
+int run_plugins(const PluginsArgs& args);
+
+// llmrt plugins inspect FILE [--json]
+struct PluginsInspectArgs {
+  std::string file;
+  bool json = false;
+};
+int run_plugins_inspect(const PluginsInspectArgs& args);
+
+// llmrt keys set|get|list|path|remove
+enum class KeysAction { set, get, list, path, remove };
+struct KeysArgs {
+  KeysAction action = KeysAction::list;
+  std::string name;  // set, get, remove
+};
+int run_keys(const KeysArgs& args);
+
+}  // namespace llmrt::cli
+
+#endif  // LLMRT_CLI_COMMANDS_HPP

@@ -1,0 +1,84 @@
+// llmrt keys: the stored keys file. Needs no plugins: it works even when every plugin is broken.
+// A key's value comes from stdin only (never argv, where other users could see it in `ps`), and
+// `keys get` is the one place a key is printed, on purpose.
+#include "cli_output.hpp"
+#include "commands.hpp"
+#include "secret_input.hpp"
+
+#include <llmrt/error.hpp>
+#include <llmrt/keys_file.hpp>
+#include <llmrt/runtime.hpp>
+
+#include <cstdlib>
+
+namespace llmrt::cli {
+
+namespace {
+
+KeysFile user_keys_file() {
+  const EnvironmentLookup environment = [](const char* name) { return std::getenv(name); };
+  return KeysFile(default_user_dir(environment) / "keys.json");
+}
+
+Error no_such_key(std::string_view name, const KeysFile& file) {
+  return Error(ErrorCode::keys_file, "no key named '" + std::string(name) + "' in " +
+                                         file.path().string() + " (see: llmrt keys list)");
+}
+
+int keys_set(const KeysFile& file, const std::string& name) {
+  validate_key_name(name);
+  SecretString value;
+  if (stdin_is_terminal()) {
+    read_key_from_terminal("Enter key: ", value);
+  } else {
+    read_key_from_stdin(value);
+  }
+  const Key key = value.take_key();
+  file.set(name, key);
+  return kExitOk;
+}
+
+int keys_get(const KeysFile& file, const std::string& name) {
+  validate_key_name(name);
+  const std::optional<Key> key = file.get(name);
+  if (!key) throw no_such_key(name, file);
+  write_stdout(key->reveal());
+  write_stdout("\n");
+  flush_stdout();
+  return kExitOk;
+}
+
+int keys_list(const KeysFile& file) {
+  std::string text;
+  for (const std::string& name : file.names()) text += name + "\n";
+  write_stdout(text);
+  return kExitOk;
+}
+
+int keys_remove(const KeysFile& file, const std::string& name) {
+  validate_key_name(name);
+  if (!file.remove(name)) throw no_such_key(name, file);
+  return kExitOk;
+}
+
+}  // namespace
+
+int run_keys(const KeysArgs& args) {
+  const KeysFile file = user_keys_file();
+  switch (args.action) {
+    case KeysAction::set:
+      return keys_set(file, args.name);
+    case KeysAction::get:
+      return keys_get(file, args.name);
+    case KeysAction::list:
+      return keys_list(file);
+    case KeysAction::path:
+      write_stdout(file.path().string() + "\n");
+      return kExitOk;
+    case KeysAction::remove:
+      return keys_remove(file, args.name);
+  }
+  return kExitUsage;
+}
+
+}  // namespace llmrt::cli

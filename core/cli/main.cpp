@@ -1,0 +1,180 @@
+// llmrt: the command-line tool. The only file that includes CLI11 (slow to compile): it parses the
+// command line into the plain structs of commands.hpp, calls one command, and turns every error
+// into one `llmrt: error: ...` line and an exit code (0 ok, 1 runtime error, 2 usage error).
+#include "cli_output.hpp"
+#include "commands.hpp"
+#include "secret_input.hpp"
+
+#include <llmrt/error.hpp>
+#include <llmrt/runtime.hpp>
+
+#include <openssl/crypto.h>
+#include <CLI/CLI.hpp>
+#include <cstring>
+#include <exception>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace {
+
+using namespace llmrt::cli;
+
+std::string version_text() {
+  return std::string("llmrt ") + LLMRT_CLI_VERSION + " (plugin ABI " +
+         llmrt::abi_version_string(llmrt::host_abi_version()) + ")";
+}
+
+// CLI11 keeps its own copy of every option value; wipe the one that held --key.
+void wipe_option_results(const CLI::Option* option) {
+  // results() is a const view of the option's own (non-const) storage.
+  for (std::string& result : const_cast<CLI::results_t&>(option->results())) wipe_string(result);
+}
+
+// Wipes the --key value in argv too, so that it is gone from /proc/<pid>/cmdline while the
+// prompt runs.
+void wipe_key_in_argv(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--") == 0) return;
+    if (std::strcmp(argv[i], "--key") == 0 && i + 1 < argc) {
+      OPENSSL_cleanse(argv[i + 1], std::strlen(argv[i + 1]));
+      ++i;
+    } else if (std::strncmp(argv[i], "--key=", 6) == 0) {
+      OPENSSL_cleanse(argv[i] + 6, std::strlen(argv[i] + 6));
+    }
+  }
+}
+
+// Runs `command`, turning every exception into one error line and an exit code.
+int run_reporting_errors(const std::function<int()>& command) {
+  try {
+    const int code = command();
+    flush_stdout();
+    return code;
+  } catch (const llmrt::Error& error) {
+    print_error(error.what());
+    return exit_code_for(error);
+  } catch (const std::exception& error) {
+    print_error(error.what());
+    return kExitFailure;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Send prompts to LLM models loaded from plugins, with per-call API keys.", "llmrt"};
+  app.set_version_flag("--version", version_text(), "Print the version and exit");
+  app.require_subcommand(1);
+
+  // llmrt prompt
+  PromptArgs prompt_args;
+  std::string key_value;
+  std::string key_file;
+  CLI::App* prompt = app.add_subcommand("prompt", "Send a prompt to a model and print the reply");
+  prompt->add_option("text", prompt_args.text, "The prompt (default: all of standard input)")
+      ->type_name("TEXT");
+  prompt->add_option("-m,--model", prompt_args.model, "Model id (default: llmrt models default)")
+      ->type_name("MODEL");
+  CLI::Option* key_option =
+      prompt->add_option("--key", key_value, "API key for this call only (used literally)")
+          ->type_name("KEY");
+  CLI::Option* key_file_option =
+      prompt->add_option("--key-file", key_file, "Read the API key for this call from FILE")
+          ->type_name("FILE");
+  CLI::Option* key_name_option =
+      prompt
+          ->add_option("--key-name", prompt_args.key_name,
+                       "Use the stored key NAME (see: llmrt keys set NAME)")
+          ->type_name("NAME");
+  key_option->excludes(key_file_option)->excludes(key_name_option);
+  key_file_option->excludes(key_name_option);
+  prompt->add_option("-o,--option", prompt_args.options, "Model option NAME VALUE (repeatable)")
+      ->type_name("NAME VALUE")
+      ->allow_extra_args(false);
+  prompt->add_flag("--no-stream", prompt_args.no_stream,
+                   "Print the reply only once it is complete");
+  prompt->add_flag("--async", prompt_args.async, "Run the prompt on the runtime's thread pool");
+
+  // llmrt models [default [MODEL]]
+  ModelsArgs models_args;
+  ModelsDefaultArgs models_default_args;
+  CLI::App* models = app.add_subcommand("models", "List the available models");
+  models->require_subcommand(0, 1);
+  models->add_flag("--json", models_args.json, "Print a JSON array");
+  CLI::App* models_default =
+      models->add_subcommand("default", "Print the default model, or set it to MODEL");
+  models_default->add_option("model", models_default_args.model, "The new default model id");
+
+  // llmrt plugins [inspect FILE]
+  PluginsArgs plugins_args;
+  PluginsInspectArgs inspect_args;
+  CLI::App* plugins = app.add_subcommand("plugins", "List loaded plugins and load errors");
+  plugins->require_subcommand(0, 1);
+  plugins->add_flag("--json", plugins_args.json, "Print JSON");
+  CLI::App* inspect =
+      plugins->add_subcommand("inspect", "Show how the loader sees one plugin file");
+  inspect->add_option("file", inspect_args.file, "The plugin file")->required();
+  inspect->add_flag("--json", inspect_args.json, "Print JSON");
+
+  // llmrt keys set|get|list|path|remove
+  KeysArgs keys_args;
+  CLI::App* keys = app.add_subcommand("keys", "Manage stored API keys");
+  keys->require_subcommand(1);
+  CLI::App* keys_set =
+      keys->add_subcommand("set", "Store a key read from standard input under NAME");
+  keys_set->add_option("name", keys_args.name, "Key name, eg: openai")->required();
+  CLI::App* keys_get = keys->add_subcommand("get", "Print the key stored under NAME");
+  keys_get->add_option("name", keys_args.name, "Key name")->required();
+  CLI::App* keys_list = keys->add_subcommand("list", "List the names of the stored keys");
+  CLI::App* keys_path = keys->add_subcommand("path", "Print the path of the keys file");
+  CLI::App* keys_remove = keys->add_subcommand("remove", "Remove the key stored under NAME");
+  keys_remove->add_option("name", keys_args.name, "Key name")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& help) {
+    return app.exit(help);
+  } catch (const CLI::CallForAllHelp& help) {
+    return app.exit(help);
+  } catch (const CLI::CallForVersion& version) {
+    return app.exit(version);
+  } catch (const CLI::ParseError& error) {
+    wipe_option_results(key_option);
+    wipe_string(key_value);
+    print_error(std::string(error.what()) + " (see: llmrt --help)");
+    return kExitUsage;
+  }
+
+  if (key_option->count() > 0) {
+    prompt_args.key.emplace(key_value);  // copied, not moved: a move leaves short keys behind
+    wipe_string(key_value);
+    wipe_option_results(key_option);
+    wipe_key_in_argv(argc, argv);
+  }
+  if (key_file_option->count() > 0) prompt_args.key_file = key_file;
+
+  if (prompt->parsed()) return run_reporting_errors([&] { return run_prompt(prompt_args); });
+  if (models->parsed()) {
+    if (models_default->parsed()) {
+      return run_reporting_errors([&] { return run_models_default(models_default_args); });
+    }
+    return run_reporting_errors([&] { return run_models(models_args); });
+  }
+  if (plugins->parsed()) {
+    if (inspect->parsed()) {
+      return run_reporting_errors([&] { return run_plugins_inspect(inspect_args); });
+    }
+    return run_reporting_errors([&] { return run_plugins(plugins_args); });
+  }
+  if (keys->parsed()) {
+    if (keys_set->parsed()) keys_args.action = KeysAction::set;
+    if (keys_get->parsed()) keys_args.action = KeysAction::get;
+    if (keys_list->parsed()) keys_args.action = KeysAction::list;
+    if (keys_path->parsed()) keys_args.action = KeysAction::path;
+    if (keys_remove->parsed()) keys_args.action = KeysAction::remove;
+    return run_reporting_errors([&] { return run_keys(keys_args); });
+  }
+  print_error("no command given (see: llmrt --help)");
+  return kExitUsage;
+}

@@ -1,0 +1,228 @@
+// llmrt prompt: sends one prompt through a model and prints the reply as it streams.
+//
+// The key travels in a straight line: --key / --key-file becomes an llmrt::Key (the string that
+// held it is wiped at once), goes into PromptOptions::key, and the runtime resolves it against the
+// model's other sources (--key-name, environment, keys file). Only the runtime decides which key a
+// model gets; this file never looks at the environment or the keys file itself.
+#include "cli_output.hpp"
+#include "commands.hpp"
+#include "secret_input.hpp"
+
+#include <llmrt/error.hpp>
+#include <llmrt/runtime.hpp>
+
+#include <pthread.h>
+#include <unistd.h>
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+namespace llmrt::cli {
+
+namespace {
+
+// Turns SIGINT into a clean cancellation: a thread waits for the signal (blocked everywhere else,
+// including in the runtime's workers, which inherit the mask) and asks the running call to stop.
+// A second SIGINT ends the process at once.
+class InterruptWatcher {
+ public:
+  InterruptWatcher() {
+    sigemptyset(&signals_);
+    sigaddset(&signals_, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals_, &previous_mask_);
+    thread_ = std::thread([this] { watch(); });
+  }
+  ~InterruptWatcher() {
+    closing_ = true;
+    pthread_kill(thread_.native_handle(), SIGINT);
+    thread_.join();
+    pthread_sigmask(SIG_SETMASK, &previous_mask_, nullptr);
+  }
+  InterruptWatcher(const InterruptWatcher&) = delete;
+  InterruptWatcher& operator=(const InterruptWatcher&) = delete;
+
+  bool interrupted() const { return interrupted_; }
+
+  // The async call to cancel on SIGINT, or nullptr.
+  void set_call(AsyncResponse* call) {
+    const std::lock_guard lock(mutex_);
+    call_ = call;
+    if (call_ != nullptr && interrupted_) call_->cancel();
+  }
+
+ private:
+  void watch() {
+    for (;;) {
+      int signal_number = 0;
+      if (sigwait(&signals_, &signal_number) != 0) continue;
+      if (closing_) return;
+      if (interrupted_) {
+        static const char kMessage[] = "\nllmrt: error: interrupted\n";
+        ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+        ::_exit(kExitInterrupted);
+      }
+      interrupted_ = true;
+      const std::lock_guard lock(mutex_);
+      if (call_ != nullptr) call_->cancel();
+    }
+  }
+
+  sigset_t signals_;
+  sigset_t previous_mask_;
+  std::atomic<bool> closing_{false};
+  std::atomic<bool> interrupted_{false};
+  std::mutex mutex_;
+  AsyncResponse* call_ = nullptr;
+  std::thread thread_;
+};
+
+// Writes the reply to stdout and remembers whether it ended with a newline.
+class ReplyWriter {
+ public:
+  void write(std::string_view chunk, bool flush) {
+    if (chunk.empty()) return;
+    write_stdout(chunk);
+    wrote_any_ = true;
+    ends_with_newline_ = chunk.back() == '\n';
+    if (flush) flush_stdout();
+  }
+  // The output always ends with a newline: the reply's own, or one added (an empty reply prints
+  // an empty line).
+  void finish() {
+    if (!ends_with_newline_) write_stdout("\n");
+    ends_with_newline_ = true;
+    flush_stdout();
+  }
+  // After an error: ends a partial reply's line, prints nothing if there was no reply.
+  void finish_partial() {
+    if (wrote_any_) finish();
+  }
+
+ private:
+  bool wrote_any_ = false;
+  bool ends_with_newline_ = false;
+};
+
+void check_key_flags(const PromptArgs& args) {
+  const int given = (args.key ? 1 : 0) + (args.key_file ? 1 : 0) + (args.key_name.empty() ? 0 : 1);
+  if (given > 1) {
+    throw Error(ErrorCode::usage, "--key, --key-file and --key-name cannot be combined: give one");
+  }
+}
+
+// The per-call key from --key or --key-file, with every intermediate copy wiped.
+std::optional<Key> take_per_call_key(PromptArgs& args) {
+  if (args.key) {
+    Key key{std::string_view(*args.key)};
+    wipe_string(*args.key);
+    args.key.reset();
+    return key;
+  }
+  if (args.key_file) {
+    SecretString contents;
+    read_key_file(*args.key_file, contents);
+    return contents.take_key();
+  }
+  return std::nullopt;
+}
+
+std::string prompt_text(PromptArgs& args) {
+  if (args.text) return std::move(*args.text);
+  if (stdin_is_terminal()) {
+    throw Error(ErrorCode::usage,
+                "no prompt given: pass TEXT as an argument or pipe it on standard input");
+  }
+  return read_all_stdin();
+}
+
+void print_warnings(const Response& response) {
+  for (const std::string& warning : response.warnings) print_warning(warning);
+}
+
+// Runs the call on this thread. Chunks always go through on_chunk, even with --no-stream (then
+// they are collected and printed at the end), so that SIGINT can stop the call at the next chunk.
+Response run_sync(const Model& model, const std::string& text, PromptOptions options, bool stream,
+                  ReplyWriter& writer, const InterruptWatcher& watcher) {
+  options.stream = stream;
+  std::string collected;
+  options.on_chunk = [&](std::string_view chunk) {
+    if (watcher.interrupted()) return false;
+    if (stream) {
+      writer.write(chunk, true);
+    } else {
+      collected += chunk;
+    }
+    return !watcher.interrupted();
+  };
+  Response response = model.prompt(text, std::move(options));
+  if (!stream) writer.write(collected, false);
+  return response;
+}
+
+Response run_async(const Model& model, std::string text, PromptOptions options, bool stream,
+                   ReplyWriter& writer, InterruptWatcher& watcher) {
+  options.stream = stream;
+  AsyncResponse call = model.prompt_async(std::move(text), std::move(options));
+  watcher.set_call(&call);
+  std::string collected;
+  try {
+    while (std::optional<std::string> chunk = call.next_chunk()) {
+      if (stream) {
+        writer.write(*chunk, true);
+      } else {
+        collected += *chunk;
+      }
+    }
+    Response response = call.get();
+    watcher.set_call(nullptr);
+    if (!stream) writer.write(collected, false);
+    return response;
+  } catch (...) {
+    watcher.set_call(nullptr);
+    call.cancel();  // eg: stdout is gone; do not let the call run on unread
+    throw;
+  }
+}
+
+}  // namespace
+
+int run_prompt(PromptArgs& args) {
+  check_key_flags(args);
+  PromptOptions options;
+  options.key = take_per_call_key(args);
+  options.key_name = std::move(args.key_name);
+  options.options = std::move(args.options);
+  options.stream = !args.no_stream;
+  std::string text = prompt_text(args);
+
+  // Before the runtime starts its workers, so that they inherit the blocked SIGINT.
+  InterruptWatcher watcher;
+  Runtime runtime;
+  print_load_errors(runtime.load_errors());
+  const std::string model_id = args.model.empty() ? runtime.default_model_id() : args.model;
+  const Model model = runtime.get_model(model_id);
+
+  ReplyWriter writer;
+  Response response;
+  try {
+    response = args.async
+                   ? run_async(model, std::move(text), std::move(options), !args.no_stream, writer,
+                               watcher)
+                   : run_sync(model, text, std::move(options), !args.no_stream, writer, watcher);
+  } catch (...) {
+    writer.finish_partial();  // a partial reply still ends its line before the error
+    throw;
+  }
+  writer.finish();
+  print_warnings(response);
+  if (response.cancelled || watcher.interrupted()) {
+    print_error("interrupted");
+    return kExitInterrupted;
+  }
+  return kExitOk;
+}
+
+}  // namespace llmrt::cli
