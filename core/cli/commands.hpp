@@ -58,6 +58,20 @@ struct KeysArgs {
 };
 int run_keys(const KeysArgs& args);
 
+// llmrt serve [--host H] [--port P] [--require-client-key] [--max-concurrent N] ...
+struct ServeArgs {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  bool require_client_key = false;
+  std::size_t max_body_bytes = 1 << 20;
+  std::size_t max_concurrent = 32;
+  std::size_t max_waiting = 64;
+  std::size_t threads = 64;
+  int timeout_seconds = 30;
+  bool quiet = false;  // no access log
+};
+int run_serve(const ServeArgs& args);
+
 }  // namespace llmrt::cli
 
 #endif  // LLMRT_CLI_COMMANDS_HPP

@@ -131,6 +131,32 @@ int main(int argc, char** argv) {
   CLI::App* keys_remove = keys->add_subcommand("remove", "Remove the key stored under NAME");
   keys_remove->add_option("name", keys_args.name, "Key name")->required();
 
+  // llmrt serve
+  ServeArgs serve_args;
+  CLI::App* serve = app.add_subcommand("serve", "Run the OpenAI-compatible HTTP gateway");
+  serve->add_option("--host", serve_args.host, "Address to listen on (default: 127.0.0.1)");
+  serve->add_option("--port", serve_args.port, "Port to listen on; 0 picks a free one")
+      ->check(CLI::Range(0, 65535));
+  serve->add_flag("--require-client-key", serve_args.require_client_key,
+                  "Refuse requests without 'Authorization: Bearer KEY' (401)");
+  serve->add_option("--max-body-bytes", serve_args.max_body_bytes,
+                    "Larger request bodies get 413 (default: 1 MiB)");
+  serve
+      ->add_option("--max-concurrent", serve_args.max_concurrent,
+                   "Model calls running at once (default: 32)")
+      ->check(CLI::PositiveNumber);
+  serve->add_option("--max-waiting", serve_args.max_waiting,
+                    "Calls waiting for a slot before 503 (default: 64)");
+  serve
+      ->add_option("--threads", serve_args.threads,
+                   "HTTP worker threads, one per keep-alive connection (default: 64)")
+      ->check(CLI::PositiveNumber);
+  serve
+      ->add_option("--timeout", serve_args.timeout_seconds,
+                   "Read and write timeout in seconds (default: 30)")
+      ->check(CLI::PositiveNumber);
+  serve->add_flag("--quiet", serve_args.quiet, "Do not write the access log");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {
@@ -167,6 +193,7 @@ int main(int argc, char** argv) {
     }
     return run_reporting_errors([&] { return run_plugins(plugins_args); });
   }
+  if (serve->parsed()) return run_reporting_errors([&] { return run_serve(serve_args); });
   if (keys->parsed()) {
     if (keys_set->parsed()) keys_args.action = KeysAction::set;
     if (keys_get->parsed()) keys_args.action = KeysAction::get;

@@ -1,0 +1,35 @@
+// One line per request: time, method, path, model, status, duration, key fingerprint. Never a key.
+#ifndef LLMRT_SERVE_ACCESS_LOG_HPP
+#define LLMRT_SERVE_ACCESS_LOG_HPP
+
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+#include <string>
+
+namespace llmrt::serve {
+
+struct AccessRecord {
+  std::string method;
+  std::string path;
+  std::string model;  // "-" when none
+  int status = 0;
+  std::string key_fingerprint;  // "sha256:..." of the client's key, or "-"
+  bool stream = false;
+  std::chrono::steady_clock::time_point started;
+};
+
+class AccessLog {
+ public:
+  // Writes to `out` (not owned; nullptr: logging off). Thread-safe: each record is one write.
+  explicit AccessLog(std::FILE* out) : out_(out) {}
+  void write(const AccessRecord& record);
+
+ private:
+  std::FILE* out_;
+  std::mutex mutex_;
+};
+
+}  // namespace llmrt::serve
+
+#endif  // LLMRT_SERVE_ACCESS_LOG_HPP

@@ -1,0 +1,121 @@
+#include "gateway.hpp"
+
+#include <boost/json.hpp>
+#include <set>
+
+#include "gateway_context.hpp"
+#include "openai_protocol.hpp"
+
+namespace llmrt::serve {
+namespace {
+
+namespace json = boost::json;
+
+std::set<std::string> option_names(const std::string& schema_json) {
+  std::set<std::string> names;
+  boost::system::error_code ec;
+  const json::value schema = json::parse(schema_json, ec);
+  if (ec || !schema.is_object()) return names;
+  const json::value* properties = schema.as_object().if_contains("properties");
+  if (properties == nullptr || !properties->is_object()) return names;
+  for (const auto& property : properties->as_object()) names.emplace(property.key());
+  return names;
+}
+
+std::string models_body(const Runtime& runtime) {
+  json::array data;
+  for (const auto& model : runtime.models()) {
+    data.push_back(json::object{
+        {"id", model.id}, {"object", "model"}, {"created", 0}, {"owned_by", model.plugin_name}});
+  }
+  return json::serialize(json::object{{"object", "list"}, {"data", std::move(data)}});
+}
+
+}  // namespace
+
+struct Gateway::State {
+  State(const Runtime& runtime, GatewayConfig config)
+      : context{runtime,
+                config,
+                Admission(config.max_concurrent, config.max_waiting, config.max_wait),
+                AccessLog(config.access_log),
+                {}} {}
+
+  GatewayContext context;
+  httplib::Server server;
+  int port = -1;
+};
+
+Gateway::Gateway(const Runtime& runtime, GatewayConfig config)
+    : state_(std::make_unique<State>(runtime, std::move(config))) {
+  GatewayContext& context = state_->context;
+  for (const auto& model : runtime.models()) {
+    context.model_options.emplace(model.id, option_names(model.options_schema_json));
+  }
+  httplib::Server& server = state_->server;
+  const std::size_t threads = std::max<std::size_t>(context.config.threads, 2);
+  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // Without TCP_NODELAY, Nagle and delayed ACKs hold each small reply ~40 ms.
+  server.set_tcp_nodelay(true);
+  server.set_keep_alive_max_count(100000);
+  server.set_payload_max_length(context.config.max_body_bytes);
+  server.set_read_timeout(context.config.read_timeout);
+  server.set_write_timeout(context.config.write_timeout);
+
+  server.Get("/healthz", [&context](const httplib::Request&, httplib::Response& response) {
+    response.set_content(
+        json::serialize(json::object{{"status", "ok"}, {"models", context.model_options.size()}}),
+        "application/json");
+  });
+  server.Get(
+      "/v1/models", [&context](const httplib::Request& request, httplib::Response& response) {
+        response.set_content(models_body(context.runtime), "application/json");
+        context.access_log.write(
+            {request.method, request.path, "", 200, "", false, std::chrono::steady_clock::now()});
+      });
+  server.Post("/v1/chat/completions",
+              [&context](const httplib::Request& request, httplib::Response& response) {
+                handle_chat_completions(context, request, response);
+              });
+  // Every other error (unknown route 404, body too large 413, ...) in OpenAI's error shape.
+  server.set_error_handler([&context](const httplib::Request& request,
+                                      httplib::Response& response) {
+    if (!response.body.empty()) return;
+    const std::string message =
+        response.status == 404   ? "no route for " + request.method + " " + request.path
+        : response.status == 413 ? "the request body is larger than " +
+                                       std::to_string(context.config.max_body_bytes) + " bytes"
+                                 : "the request could not be served";
+    response.set_content(error_body(message, "invalid_request_error", "", ""), "application/json");
+    context.access_log.write({request.method, request.path, "", response.status, "", false,
+                              std::chrono::steady_clock::now()});
+  });
+}
+
+Gateway::~Gateway() {
+  stop();
+}
+
+int Gateway::bind() {
+  const GatewayConfig& config = state_->context.config;
+  state_->port = config.port == 0
+                     ? state_->server.bind_to_any_port(config.host)
+                     : (state_->server.bind_to_port(config.host, config.port) ? config.port : -1);
+  if (state_->port < 0) {
+    throw Error(ErrorCode::io, "cannot listen on " + config.host + ":" +
+                                   std::to_string(config.port) +
+                                   " (address in use, or not an address of this machine)");
+  }
+  return state_->port;
+}
+
+void Gateway::serve() {
+  if (state_->port < 0) bind();
+  state_->server.listen_after_bind();
+}
+
+void Gateway::stop() {
+  state_->server.stop();
+}
+
+}  // namespace llmrt::serve
