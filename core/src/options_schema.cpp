@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <stdexcept>
 
 namespace llmrt {
@@ -49,6 +50,13 @@ std::optional<double> number_field(const json::object& object, std::string_view 
   if (!value->is_number())
     throw std::invalid_argument("'" + std::string(name) + "' must be a number");
   return value->to_number<double>();
+}
+
+// 2, 0.5, 1e+20: as a person would write a schema bound.
+std::string number_text(double number) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.15g", number);
+  return text;
 }
 
 class CallOptionsBuilder {
@@ -164,11 +172,10 @@ class CallOptionsBuilder {
       const double number = value.to_number<double>();
       if ((option.minimum && number < *option.minimum) ||
           (option.maximum && number > *option.maximum)) {
-        std::string range =
-            option.minimum ? "at least " + json::serialize(json::value(*option.minimum)) : "";
+        std::string range = option.minimum ? "at least " + number_text(*option.minimum) : "";
         if (option.maximum) {
           range += (range.empty() ? "" : " and ") + std::string("at most ") +
-                   json::serialize(json::value(*option.maximum));
+                   number_text(*option.maximum);
         }
         fail("option '" + option.name + "' of model '" + std::string(model_id_) + "' must be " +
              range);

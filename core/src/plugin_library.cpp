@@ -2,6 +2,8 @@
 
 #include <llmrt/abi/plugin_v1.h>
 #include <llmrt/plugin.h>
+#include <llmrt/error.hpp>
+#include <llmrt/keys_file.hpp>
 
 #include <algorithm>
 #include <boost/dll/library_info.hpp>
@@ -54,6 +56,17 @@ bool valid_model_id(const char* id) {
 
 bool present(const char* text) {
   return text != nullptr && *text != '\0';
+}
+
+// A key name is also a keys-file entry name: the keys file's rule applies.
+bool valid_key_name(const char* name) {
+  if (name == nullptr) return false;
+  try {
+    validate_key_name(name);
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
 }
 
 // The fields common to every model version, checked the same way for v1 and v2.
@@ -138,9 +151,10 @@ std::shared_ptr<const ModelBinding> bind_v2_model(const std::filesystem::path& p
     fail(LoadErrorKind::capability_mismatch, path,
          "model '" + info.id + "' sets LLMRT_CAP_REQUIRES_KEY without LLMRT_CAP_ACCEPTS_KEY");
   }
-  if (info.accepts_key && !valid_model_id(model->key_name)) {
+  if (info.accepts_key && !valid_key_name(model->key_name)) {
     fail(LoadErrorKind::invalid_descriptor, path,
-         "model '" + info.id + "' accepts a key but has no valid key_name");
+         "model '" + info.id +
+             "' accepts a key but has no valid key_name (1-128 of A-Z a-z 0-9 . _ -)");
   }
   if (info.accepts_key) info.key_name = model->key_name;
   if (present(model->key_env_var)) info.key_env_var = model->key_env_var;
@@ -169,13 +183,21 @@ struct PluginHeader {
   std::uint32_t abi_version;
 };
 
+// The size of a plugin struct as its major version's first minor defined it (get_extension is
+// its last field in v1.0 and v2.0): later minors may append fields, never require them.
+template <class PluginStruct>
+constexpr std::size_t first_minor_size() {
+  return offsetof(PluginStruct, get_extension) + sizeof(PluginStruct::get_extension);
+}
+
 template <class PluginStruct>
 void check_plugin_struct(const std::filesystem::path& path, const PluginStruct* plugin,
                          std::uint32_t answered) {
-  if (plugin->struct_size < sizeof(PluginStruct)) {
+  constexpr std::size_t minimum = first_minor_size<PluginStruct>();
+  if (plugin->struct_size < minimum) {
     fail(LoadErrorKind::invalid_descriptor, path,
          "plugin struct_size " + std::to_string(plugin->struct_size) + " is smaller than ABI " +
-             abi_version_string(answered) + "'s " + std::to_string(sizeof(PluginStruct)));
+             abi_version_string(answered) + "'s " + std::to_string(minimum));
   }
   if (LLMRT_ABI_MAJOR(plugin->abi_version) != LLMRT_ABI_MAJOR(answered)) {
     fail(LoadErrorKind::invalid_descriptor, path,

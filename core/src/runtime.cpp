@@ -108,8 +108,9 @@ Model Runtime::get_model(std::string_view id) const {
 
 Model Runtime::create_model(std::string_view id, ModelSettings settings) const {
   auto binding = state_->binding(id);
-  // Default options are checked now, so a bad setting fails here rather than on every call.
+  // Settings are checked now, so that a bad one fails here rather than on every call.
   binding->schema().build(binding->info().id, settings.options, {}, {});
+  if (settings.key) validate_key(settings.key->reveal(), "the key given to create_model");
   return Model(std::make_shared<ModelInstance>(std::move(binding), state_->context, state_->pool,
                                                std::move(settings.options),
                                                std::move(settings.key)));

@@ -36,6 +36,7 @@ class Key {
   Key() noexcept = default;
   Key(std::string_view value);  // NOLINT(google-explicit-constructor): {.key = "sk-..."} reads well
   Key(const char* value) : Key(std::string_view(value)) {}  // NOLINT(google-explicit-constructor)
+  Key(const std::string& value) : Key(std::string_view(value)) {}  // NOLINT
   Key(Key&& other) noexcept;
   Key& operator=(Key&& other) noexcept;
   Key(const Key&) = delete;

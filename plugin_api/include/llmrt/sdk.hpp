@@ -200,6 +200,9 @@ const llmrt_model* describe() {
                 "execute(const Prompt&, Output&, const Key&)");
   static_assert(HasPlainExecute<M> || M::info.requires_key,
                 "a model with only the keyed execute must set requires_key = true");
+  static_assert(
+      !HasKeyedExecute<M> || M::info.key_name != nullptr,
+      "a model with the keyed execute needs key_name (its keys-file entry, eg: \"openai\")");
   static_assert(!M::info.requires_key || HasKeyedExecute<M>,
                 "requires_key = true needs the keyed execute(const Prompt&, Output&, const Key&)");
   static const llmrt_model model = [] {

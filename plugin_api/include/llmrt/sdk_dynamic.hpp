@@ -122,7 +122,8 @@ const llmrt_plugin* dynamic_entry(const char* name, const char* version, Factory
                                   uint32_t* plugin_abi_version) noexcept {
   if (plugin_abi_version != nullptr) *plugin_abi_version = LLMRT_ABI_VERSION;
   if (host == nullptr || plugin_abi_version == nullptr) return nullptr;
-  if (host->struct_size < sizeof(llmrt_host_info)) return nullptr;
+  if (host->struct_size < offsetof(llmrt_host_info, user_dir) + sizeof(host->user_dir))
+    return nullptr;
   if (LLMRT_ABI_MAJOR(host->abi_version) < LLMRT_ABI_VERSION_MAJOR) return nullptr;
   static const DynamicPlugin* const built = [&]() -> const DynamicPlugin* {
     try {
