@@ -63,11 +63,15 @@ class KeysDocument {
   json::object& object() { return root_.as_object(); }
   void parse(const std::filesystem::path& path, std::string_view text) {
     unsigned char scratch[4096];
-    json::parser parser(json::storage_ptr(&resource_), {}, scratch, sizeof scratch);
-    parser.reset(json::storage_ptr(&resource_));
     boost::system::error_code ec;
-    parser.write(text.data(), text.size(), ec);
-    if (!ec) root_ = parser.release();
+    {
+      // The parser keeps partial values on `scratch`: it must be gone (and have freed them
+      // through the wiping resource) before the scratch bytes are wiped.
+      json::parser parser(json::storage_ptr(&resource_), {}, scratch, sizeof scratch);
+      parser.reset(json::storage_ptr(&resource_));
+      parser.write(text.data(), text.size(), ec);
+      if (!ec) root_ = parser.release();
+    }
     cleanse(scratch, sizeof scratch);
     if (ec) refuse(path, "is not valid JSON (" + ec.message() + ")");
     if (!root_.is_object()) refuse(path, "is not a JSON object of names to keys");
@@ -86,7 +90,8 @@ class KeysDocument {
 
  private:
   CleansingResource resource_;
-  json::value root_;
+  // In the wiping resource too, so that release() moves into it rather than copying elsewhere.
+  json::value root_ = json::value(json::storage_ptr(&resource_));
 };
 
 // Reads the file into `document`. Returns false when the file does not exist.

@@ -9,10 +9,11 @@
 //   }
 //   LLMRT_PLUGIN_DYNAMIC("my-plugin", "1.0.0", make_models)
 //
-// The factory runs once per process, on the first load (later loads get the same list, so that
-// descriptors a host still holds stay valid). If it throws, the entry point returns NULL and the
-// host refuses the plugin. As with static models, ACCEPTS_KEY and execute_with_key are derived from
-// one fact (`accepts_key`), so they always agree; exceptions never cross the boundary.
+// The factory runs on the first entry call after the library is loaded; later calls while it
+// stays loaded get the same list, so that descriptors a host still holds stay valid. If it throws,
+// the entry point returns NULL and the host refuses the plugin. As with static models, ACCEPTS_KEY
+// and execute_with_key are derived from one fact (`accepts_key`), so they always agree; exceptions
+// never cross the boundary.
 #ifndef LLMRT_SDK_DYNAMIC_HPP
 #define LLMRT_SDK_DYNAMIC_HPP
 
@@ -125,14 +126,15 @@ const llmrt_plugin* dynamic_entry(const char* name, const char* version, Factory
   if (host->struct_size < offsetof(llmrt_host_info, user_dir) + sizeof(host->user_dir))
     return nullptr;
   if (LLMRT_ABI_MAJOR(host->abi_version) < LLMRT_ABI_VERSION_MAJOR) return nullptr;
-  static const DynamicPlugin* const built = [&]() -> const DynamicPlugin* {
+  // Destroyed when the library is unloaded, after the host has let go of every descriptor.
+  static const std::unique_ptr<const DynamicPlugin> built = [&] {
     try {
       const HostInfo info{host->host_name ? host->host_name : "",
                           host->host_version ? host->host_version : "",
                           host->user_dir ? host->user_dir : "", host->abi_version};
-      return new DynamicPlugin(name, version, factory(info));  // lives as long as the process
+      return std::make_unique<const DynamicPlugin>(name, version, factory(info));
     } catch (...) {
-      return nullptr;
+      return std::unique_ptr<const DynamicPlugin>();
     }
   }();
   return built != nullptr ? &built->plugin : nullptr;
