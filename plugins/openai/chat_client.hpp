@@ -1,0 +1,43 @@
+// One Chat Completions call over HTTP: the request, the streamed (SSE) or whole answer, and every
+// way it can fail turned into an llmrt::sdk::Error with a scrubbed message.
+#ifndef LLMRT_OPENAI_CHAT_CLIENT_HPP
+#define LLMRT_OPENAI_CHAT_CLIENT_HPP
+
+#include <llmrt/sdk.hpp>
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "config.hpp"
+
+namespace llmrt::openai {
+
+struct ChatCall {
+  std::string body;                 // the request JSON (build_chat_request)
+  bool stream = false;              // the body asks for "stream": true: expect server-sent events
+  std::string_view key;             // the call's key, borrowed; empty: no Authorization header
+  std::string_view upstream_model;  // for messages, eg: "gpt-4o-mini"
+  std::chrono::milliseconds connect_timeout{10000};
+  std::chrono::milliseconds read_timeout{60000};
+};
+
+// POSTs `call.body` to <base>/chat/completions and writes the answer to `out`: each
+// choices[0].delta.content as it arrives when streaming, choices[0].message.content once otherwise.
+//
+// The key is sent only as "Authorization: Bearer <key>" on this request: a fresh HTTP client is
+// made for the call and dropped after it, and the header value (the one copy made here) is wiped
+// with OPENSSL_cleanse. Redirects are never followed (they would carry the header elsewhere).
+//
+// Returns normally when the answer is complete, or as soon as `out` asks to stop (out.write
+// returned false or out.stop_requested()): the transfer is then aborted. Throws llmrt::sdk::Error:
+//   LLMRT_KEY_REJECTED  HTTP 401/403
+//   LLMRT_BAD_REQUEST   HTTP 400, 404 and other 4xx
+//   LLMRT_UNAVAILABLE   HTTP 408/429/5xx, connection refused, connect or read timeout
+//   LLMRT_FAILED        a stream that ended early, a body that is not the JSON expected, TLS
+//                       verification failures, anything else
+void send_chat(const BaseUrl& base, const ChatCall& call, sdk::Output& out);
+
+}  // namespace llmrt::openai
+
+#endif  // LLMRT_OPENAI_CHAT_CLIENT_HPP

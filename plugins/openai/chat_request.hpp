@@ -1,0 +1,44 @@
+// A call's options (the JSON object the host checked against the schema below) and the Chat
+// Completions request body built from them.
+#ifndef LLMRT_OPENAI_CHAT_REQUEST_HPP
+#define LLMRT_OPENAI_CHAT_REQUEST_HPP
+
+#include <boost/json/array.hpp>
+#include <boost/json/value.hpp>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace llmrt::openai {
+
+// The options schema every model of the plugin declares (a JSON schema subset the host reads).
+const char* options_schema();
+
+struct CallOptions {
+  std::optional<double> temperature;           // 0..2
+  std::optional<std::int64_t> max_tokens;      // >= 1
+  std::optional<double> top_p;                 // 0..1
+  std::optional<std::int64_t> seed;            //
+  std::optional<boost::json::value> stop;      // an array of strings (or one string)
+  std::optional<std::string> system;           // a system message put before the prompt
+  std::optional<boost::json::array> messages;  // a whole messages list, sent as-is
+  std::chrono::milliseconds connect_timeout{10000};
+  std::chrono::milliseconds read_timeout{60000};
+};
+
+// Parses a call's options. The host has checked them already; this checks again (another host
+// may not) and throws llmrt::sdk::Error(LLMRT_BAD_REQUEST) naming the option that is wrong.
+CallOptions parse_call_options(std::string_view options_json);
+
+// The request body: {"model", "messages", "stream", and the sampling options that were given}.
+// `messages` is options.messages when given, else [{system}?, {"role":"user","content":text}].
+// For o-series models (o1, o3, o4-mini, ...) max_tokens is sent as max_completion_tokens, the only
+// form those models accept.
+std::string build_chat_request(std::string_view upstream_model, std::string_view prompt_text,
+                               const CallOptions& options, bool stream);
+
+}  // namespace llmrt::openai
+
+#endif  // LLMRT_OPENAI_CHAT_REQUEST_HPP

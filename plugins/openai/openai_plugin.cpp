@@ -1,0 +1,89 @@
+// openai: OpenAI's Chat Completions API, and any server that speaks it (llama.cpp, Ollama, vLLM,
+// LiteLLM, ...). The model list is OpenAI's current chat models plus the models declared in
+// <user_dir>/openai-models.json; OPENAI_BASE_URL moves the default models to another server.
+// See docs/plugins/openai.md.
+#include <llmrt/sdk_dynamic.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <vector>
+
+#include "chat_client.hpp"
+#include "chat_request.hpp"
+#include "config.hpp"
+
+namespace {
+
+using llmrt::openai::ModelConfig;
+
+class OpenAiModel final : public llmrt::sdk::DynamicModel {
+ public:
+  explicit OpenAiModel(ModelConfig config) : config_(std::move(config)) {}
+
+  void execute(const llmrt::sdk::Prompt& prompt, llmrt::sdk::Output& out) override {
+    if (config_.requires_key) {  // the host checks this first; another host might not
+      throw llmrt::sdk::Error(LLMRT_BAD_REQUEST,
+                              "model '" + config_.id + "' needs a key (" + config_.key_name + ")");
+    }
+    run(prompt, out, {});
+  }
+
+  void execute(const llmrt::sdk::Prompt& prompt, llmrt::sdk::Output& out,
+               const llmrt::sdk::Key& key) override {
+    run(prompt, out, key.value());
+  }
+
+ private:
+  // Everything here is per call: the model object holds only its configuration, so calls may run
+  // on any number of threads at once.
+  void run(const llmrt::sdk::Prompt& prompt, llmrt::sdk::Output& out, std::string_view key) const {
+    const llmrt::openai::CallOptions options =
+        llmrt::openai::parse_call_options(prompt.options_json);
+    llmrt::openai::ChatCall call;
+    call.body = llmrt::openai::build_chat_request(config_.upstream_model, prompt.text, options,
+                                                  prompt.stream);
+    call.stream = prompt.stream;
+    call.key = key;
+    call.upstream_model = config_.upstream_model;
+    call.connect_timeout = options.connect_timeout;
+    call.read_timeout = options.read_timeout;
+    llmrt::openai::send_chat(config_.base, call, out);
+  }
+
+  const ModelConfig config_;
+};
+
+std::vector<llmrt::sdk::DynamicModelSpec> make_models(const llmrt::sdk::HostInfo& host) {
+  std::vector<ModelConfig> models;
+  try {
+    models = llmrt::openai::load_models(host.user_dir, std::getenv(llmrt::openai::kBaseUrlEnvVar));
+  } catch (const llmrt::openai::ConfigError& error) {
+    // The host only learns that the plugin refused to load: say why where a person will see it.
+    // (The configuration holds no keys: the message cannot contain one.)
+    std::fprintf(stderr, "llmrt: the openai plugin is not loaded: %s\n", error.what());
+    throw;
+  }
+  std::vector<llmrt::sdk::DynamicModelSpec> specs;
+  specs.reserve(models.size());
+  for (ModelConfig& model : models) {
+    llmrt::sdk::DynamicModelSpec spec;
+    spec.id = model.id;
+    spec.display_name = model.display_name;
+    spec.accepts_key = model.accepts_key;
+    spec.requires_key = model.accepts_key && model.requires_key;
+    spec.key_name = model.accepts_key ? model.key_name : std::string();
+    spec.key_env_var = model.accepts_key ? model.key_env_var : std::string();
+    spec.streaming = true;
+    spec.reentrant = true;
+    spec.deterministic = false;
+    spec.options_schema = llmrt::openai::options_schema();
+    spec.model = std::make_unique<OpenAiModel>(std::move(model));
+    specs.push_back(std::move(spec));
+  }
+  return specs;
+}
+
+}  // namespace
+
+LLMRT_PLUGIN_DYNAMIC("openai", "1.0.0", make_models)
