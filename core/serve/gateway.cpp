@@ -1,5 +1,8 @@
 #include "gateway.hpp"
 
+#include <sys/socket.h>
+
+#include <atomic>
 #include <boost/json.hpp>
 #include <set>
 
@@ -34,6 +37,7 @@ std::string models_body(const Runtime& runtime) {
 }  // namespace
 
 struct Gateway::State {
+  std::atomic<int> listen_socket{-1};
   State(const Runtime& runtime, GatewayConfig config)
       : context{runtime,
                 config,
@@ -57,6 +61,13 @@ Gateway::Gateway(const Runtime& runtime, GatewayConfig config)
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   // Without TCP_NODELAY, Nagle and delayed ACKs hold each small reply ~40 ms.
   server.set_tcp_nodelay(true);
+  // Remember the listening socket: Debian's cpp-httplib listens with a backlog of 5, which drops
+  // connections when many clients connect at once; bind() raises it.
+  server.set_socket_options([state = state_.get()](socket_t socket) {
+    httplib::default_socket_options(socket);
+    int none = -1;
+    state->listen_socket.compare_exchange_strong(none, static_cast<int>(socket));
+  });
   server.set_keep_alive_max_count(100000);
   server.set_payload_max_length(context.config.max_body_bytes);
   server.set_read_timeout(context.config.read_timeout);
@@ -101,6 +112,7 @@ int Gateway::bind() {
   state_->port = config.port == 0
                      ? state_->server.bind_to_any_port(config.host)
                      : (state_->server.bind_to_port(config.host, config.port) ? config.port : -1);
+  if (state_->port >= 0 && state_->listen_socket >= 0) ::listen(state_->listen_socket, SOMAXCONN);
   if (state_->port < 0) {
     throw Error(ErrorCode::io, "cannot listen on " + config.host + ":" +
                                    std::to_string(config.port) +
