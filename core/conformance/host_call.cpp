@@ -107,7 +107,7 @@ CallResult call_model(const Target& target, const CallRequest& request) {
   note_activity(describe_call(target, request));
   const auto start = std::chrono::steady_clock::now();
   try {
-    result.status = target.binding->call(prompt, request.key, sink);
+    result.status = target.binding->call_propagating(prompt, request.key, sink);
   } catch (const std::exception& error) {
     result.status = LLMRT_FAILED;
     result.escaped_exception = boost::core::demangle(typeid(error).name()) + ": " + error.what();

@@ -3,6 +3,28 @@
 #include <ctime>
 
 namespace llmrt::serve {
+namespace {
+
+// What a client sent (a model name, a decoded path), safe to put in a one-line record: control
+// characters, spaces, '%' and non-ASCII bytes are percent-encoded, so no client can start a line.
+std::string field(std::string_view text, std::size_t limit) {
+  if (text.empty()) return "-";
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char c : text.substr(0, limit)) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte <= 0x20 || byte >= 0x7F || c == '%') {
+      out += '%';
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0x0F];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 void AccessLog::write(const AccessRecord& record) {
   if (out_ == nullptr) return;
@@ -17,8 +39,8 @@ void AccessLog::write(const AccessRecord& record) {
   char line[1024];
   const int size = std::snprintf(
       line, sizeof line, "%s %s %s model=%s status=%d duration_ms=%.2f key=%s stream=%d\n",
-      time_text, record.method.c_str(), record.path.substr(0, 200).c_str(),
-      record.model.empty() ? "-" : record.model.substr(0, 128).c_str(), record.status, duration_ms,
+      time_text, field(record.method, 16).c_str(), field(record.path, 200).c_str(),
+      field(record.model, 128).c_str(), record.status, duration_ms,
       record.key_fingerprint.empty() ? "-" : record.key_fingerprint.c_str(), record.stream ? 1 : 0);
   if (size <= 0) return;
   std::lock_guard lock(mutex_);

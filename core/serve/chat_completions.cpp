@@ -163,6 +163,7 @@ void handle_chat_completions(GatewayContext& context, const httplib::Request& re
     std::string text;
     std::string ignored;
     PromptOptions options = prompt_options_for(chat, accepted->second, text, ignored);
+    const bool client_key_given = key.has_value();
     options.key = std::move(key);
     options.stream = chat.stream;
 
@@ -190,7 +191,14 @@ void handle_chat_completions(GatewayContext& context, const httplib::Request& re
       first = std::string();
       add_call_headers(response, ignored, answer.warnings);
     } else {
-      add_call_headers(response, ignored, {});
+      // The call's own warnings come only at its end, after the headers have gone; the one that
+      // matters here (a key the model cannot take) is known now.
+      std::vector<std::string> warnings;
+      if (client_key_given && !model.info().accepts_key) {
+        warnings.push_back("model '" + chat.model +
+                           "' does not use keys; the key given for this call was not sent");
+      }
+      add_call_headers(response, ignored, warnings);
     }
     auto state = std::make_shared<StreamState>(StreamState{std::move(call), std::move(ticket),
                                                            CompletionId::make(chat.model),

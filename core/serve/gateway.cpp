@@ -5,6 +5,7 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <set>
+#include <thread>
 
 #include "gateway_context.hpp"
 #include "openai_protocol.hpp"
@@ -38,6 +39,7 @@ std::string models_body(const Runtime& runtime) {
 
 struct Gateway::State {
   std::atomic<int> listen_socket{-1};
+  std::atomic<bool> stop_requested{false};
   State(const Runtime& runtime, GatewayConfig config)
       : context{runtime,
                 config,
@@ -73,10 +75,12 @@ Gateway::Gateway(const Runtime& runtime, GatewayConfig config)
   server.set_read_timeout(context.config.read_timeout);
   server.set_write_timeout(context.config.write_timeout);
 
-  server.Get("/healthz", [&context](const httplib::Request&, httplib::Response& response) {
+  server.Get("/healthz", [&context](const httplib::Request& request, httplib::Response& response) {
     response.set_content(
         json::serialize(json::object{{"status", "ok"}, {"models", context.model_options.size()}}),
         "application/json");
+    context.access_log.write(
+        {request.method, request.path, "", 200, "", false, std::chrono::steady_clock::now()});
   });
   server.Get(
       "/v1/models", [&context](const httplib::Request& request, httplib::Response& response) {
@@ -123,10 +127,23 @@ int Gateway::bind() {
 
 void Gateway::serve() {
   if (state_->port < 0) bind();
+  if (state_->stop_requested) return;
+  // httplib's stop() does nothing until the accept loop runs: a stop() that lands between the
+  // check above and that moment is delivered again once the loop is up.
+  std::atomic<bool> finished{false};
+  std::thread redeliver([this, &finished] {
+    while (!finished && !state_->server.is_running()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (state_->stop_requested) state_->server.stop();
+  });
   state_->server.listen_after_bind();
+  finished = true;
+  redeliver.join();
 }
 
 void Gateway::stop() {
+  state_->stop_requested = true;
   state_->server.stop();
 }
 

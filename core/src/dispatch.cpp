@@ -3,8 +3,11 @@
 #include <llmrt/plugin.h>
 #include <llmrt/error.hpp>
 
+#include <chrono>
+#include <ctime>
 #include <exception>
 
+#include "credential.hpp"
 #include "key_resolver.hpp"
 
 namespace llmrt {
@@ -83,6 +86,32 @@ struct CallSink {
   }
 }
 
+// The ABI's view of a credential: borrowed pointers into it, valid while it lives.
+llmrt_credential to_abi(const Credential& credential) {
+  const std::string_view key = credential.key.reveal();
+  const std::string_view token = credential.session_token.reveal();
+  const std::int64_t expires_at = credential.expires_at
+                                      ? std::chrono::duration_cast<std::chrono::seconds>(
+                                            credential.expires_at->time_since_epoch())
+                                            .count()
+                                      : 0;
+  return {
+      sizeof(llmrt_credential), {key.data(), key.size()}, {token.data(), token.size()}, expires_at};
+}
+
+// An expired credential is never sent: the call fails before the plugin runs.
+void refuse_if_expired(const Credential& credential, KeySource source) {
+  if (!credential.expired(Credential::Clock::now())) return;
+  const std::time_t when = Credential::Clock::to_time_t(*credential.expires_at);
+  std::tm utc{};
+  gmtime_r(&when, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  throw Error(ErrorCode::key_invalid, "the credential from the " + std::string(to_string(source)) +
+                                          " source expired at " + text + " and was not sent (" +
+                                          credential.key.fingerprint() + ")");
+}
+
 }  // namespace
 
 std::string scrub_plugin_message(std::string_view message, std::string_view secret) {
@@ -123,16 +152,17 @@ Response dispatch(const ModelInstance& instance, std::string_view text, PromptOp
                                {options_text.data(), options_text.size()}};
 
   llmrt_status status = LLMRT_CANCELLED;  // a call cancelled before it starts never runs
+  const Credential* credential = resolved.credential();
   const Key* key = resolved.key();
-  if (key != nullptr) {
+  if (credential != nullptr) {
+    refuse_if_expired(*credential, resolved.source());
     response.key_source = resolved.source();
     response.key_fingerprint = key->fingerprint();
   }
   if (!sink_state.stopping()) {
-    if (key != nullptr) {
-      const llmrt_credential credential = {sizeof(llmrt_credential),
-                                           {key->reveal().data(), key->size()}};
-      status = binding.call(prompt, &credential, sink);
+    if (credential != nullptr) {
+      const llmrt_credential passed = to_abi(*credential);
+      status = binding.call(prompt, &passed, sink);
     } else {
       status = binding.call(prompt, nullptr, sink);
     }

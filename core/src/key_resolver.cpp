@@ -72,7 +72,7 @@ ResolvedKey resolve_key(const ModelInstance& instance, PromptOptions& options,
 
   // 2. The instance key (create_model settings, or legacy set_key).
   if (auto shared = instance.key()) {
-    validate_key(shared->reveal(), "the model instance's key");
+    validate_key(shared->key.reveal(), "the model instance's key");
     return ResolvedKey(std::move(shared), KeySource::instance);
   }
 

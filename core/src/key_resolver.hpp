@@ -11,26 +11,30 @@
 #include <string>
 #include <vector>
 
+#include "credential.hpp"
 #include "model_instance.hpp"
 
 namespace llmrt {
 
-// The key chosen for one call. It holds the key only for as long as the call needs it: a copied
-// key is wiped when this is destroyed, an instance key is merely kept alive.
+// The credential chosen for one call. It holds it only for as long as the call needs it: a copied
+// key is wiped when the last holder lets go; a shared one (an instance key, a cached credential) is
+// merely kept alive.
 class ResolvedKey {
  public:
   ResolvedKey() = default;
-  ResolvedKey(Key owned, KeySource source) : owned_(std::move(owned)), source_(source) {}
-  ResolvedKey(std::shared_ptr<const Key> shared, KeySource source)
-      : shared_(std::move(shared)), source_(source) {}
+  ResolvedKey(Key owned, KeySource source)
+      : credential_(std::make_shared<const Credential>(Credential{std::move(owned), {}, {}})),
+        source_(source) {}
+  ResolvedKey(std::shared_ptr<const Credential> credential, KeySource source)
+      : credential_(std::move(credential)), source_(source) {}
 
   // nullptr when no key is to be sent.
-  const Key* key() const { return shared_ ? shared_.get() : (owned_ ? &*owned_ : nullptr); }
+  const Key* key() const { return credential_ ? &credential_->key : nullptr; }
+  const Credential* credential() const { return credential_.get(); }
   KeySource source() const { return source_; }
 
  private:
-  std::optional<Key> owned_;
-  std::shared_ptr<const Key> shared_;
+  std::shared_ptr<const Credential> credential_;
   KeySource source_ = KeySource::none;
 };
 

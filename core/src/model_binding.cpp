@@ -24,15 +24,21 @@ llmrt_status ModelBinding::call(const llmrt_prompt& prompt, const llmrt_credenti
   // The contract forbids exceptions across the boundary, but a C++ plugin written without the SDK
   // may still let one out: it must not reach the host application as something of the plugin's.
   try {
-    if (info_.reentrant) return call_unlocked(prompt, key, sink);
-    std::lock_guard lock(serial_);
-    return call_unlocked(prompt, key, sink);
+    return call_propagating(prompt, key, sink);
   } catch (...) {
     static constexpr std::string_view kMessage =
         "the plugin let an exception escape through the C ABI (a contract breach)";
     sink.error(sink.host_data, kMessage.data(), kMessage.size());
     return LLMRT_FAILED;
   }
+}
+
+llmrt_status ModelBinding::call_propagating(const llmrt_prompt& prompt,
+                                            const llmrt_credential* key,
+                                            const llmrt_sink& sink) const {
+  if (info_.reentrant) return call_unlocked(prompt, key, sink);
+  std::lock_guard lock(serial_);
+  return call_unlocked(prompt, key, sink);
 }
 
 llmrt_status ModelBinding::call_unlocked(const llmrt_prompt& prompt, const llmrt_credential* key,

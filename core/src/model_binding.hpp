@@ -28,8 +28,13 @@ class ModelBinding {
   // Calls the plugin: execute_with_key when `key` is given (only for models that accept keys),
   // execute otherwise. For a model that is not reentrant, calls are serialized here.
   // `prompt`, `key` and `sink` are borrowed by the plugin for this call only.
+  // An exception the plugin lets escape (a contract breach) becomes LLMRT_FAILED with a message.
   llmrt_status call(const llmrt_prompt& prompt, const llmrt_credential* key,
                     const llmrt_sink& sink) const;
+
+  // As call(), but such an exception propagates: for the conformance tool, which reports it.
+  llmrt_status call_propagating(const llmrt_prompt& prompt, const llmrt_credential* key,
+                                const llmrt_sink& sink) const;
 
  private:
   llmrt_status call_unlocked(const llmrt_prompt& prompt, const llmrt_credential* key,

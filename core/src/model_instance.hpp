@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 
+#include "credential.hpp"
 #include "model_binding.hpp"
 
 namespace llmrt {
@@ -31,7 +32,7 @@ class ModelInstance {
         context_(std::move(context)),
         pool_(std::move(pool)),
         default_options_(std::move(default_options)) {
-    if (key) key_ = std::make_shared<const Key>(std::move(*key));
+    if (key) key_ = std::make_shared<const Credential>(Credential{std::move(*key), {}, {}});
   }
 
   const ModelBinding& binding() const { return *binding_; }
@@ -40,12 +41,14 @@ class ModelInstance {
   std::shared_ptr<ThreadPool> pool() const { return pool_.lock(); }
 
   // The instance key for one call; the call holds it until it returns, even if it is replaced.
-  std::shared_ptr<const Key> key() const {
+  std::shared_ptr<const Credential> key() const {
     std::lock_guard lock(key_mutex_);
     return key_;
   }
   void set_key(Key key) {
-    auto replacement = key.empty() ? nullptr : std::make_shared<const Key>(std::move(key));
+    auto replacement = key.empty()
+                           ? nullptr
+                           : std::make_shared<const Credential>(Credential{std::move(key), {}, {}});
     std::lock_guard lock(key_mutex_);
     key_ = std::move(replacement);
   }
@@ -56,7 +59,7 @@ class ModelInstance {
   std::weak_ptr<ThreadPool> pool_;
   OptionValues default_options_;
   mutable std::mutex key_mutex_;
-  std::shared_ptr<const Key> key_;
+  std::shared_ptr<const Credential> key_;
 };
 
 }  // namespace llmrt

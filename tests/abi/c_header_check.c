@@ -22,7 +22,7 @@
 /* ---- Versions, statuses and flags mean the same in both headers ---- */
 
 LLMRT_CHECK_STATIC(LLMRT_V1_ABI_VERSION == LLMRT_ABI_MAKE_VERSION(1, 0), "v1 is version 1.0");
-LLMRT_CHECK_STATIC(LLMRT_ABI_VERSION == LLMRT_ABI_MAKE_VERSION(2, 0), "this header is version 2.0");
+LLMRT_CHECK_STATIC(LLMRT_ABI_VERSION == LLMRT_ABI_MAKE_VERSION(2, 1), "this header is version 2.1");
 LLMRT_CHECK_STATIC(LLMRT_ABI_MAJOR(LLMRT_ABI_VERSION) == LLMRT_ABI_VERSION_MAJOR, "major");
 LLMRT_CHECK_STATIC(LLMRT_ABI_MINOR(LLMRT_ABI_VERSION) == LLMRT_ABI_VERSION_MINOR, "minor");
 LLMRT_CHECK_STATIC(LLMRT_ABI_MAJOR(LLMRT_ABI_MAKE_VERSION(3, 7)) == 3, "major of 3.7");
@@ -95,6 +95,10 @@ LLMRT_CHECK_STATIC(offsetof(llmrt_model, execute_with_key) > offsetof(llmrt_mode
 
 /* Every struct starts with its size. */
 LLMRT_CHECK_STATIC(offsetof(llmrt_credential, struct_size) == 0, "credential struct_size first");
+/* 2.1 only appended to the credential: a 2.0 credential (struct_size and key) is its prefix. */
+LLMRT_CHECK_STATIC(offsetof(llmrt_credential, key) == 8, "credential key where 2.0 had it");
+LLMRT_CHECK_STATIC(offsetof(llmrt_credential, session_token) == 24, "2.1 token after 2.0's end");
+LLMRT_CHECK_STATIC(offsetof(llmrt_credential, expires_at) == 40, "2.1 expiry after the token");
 LLMRT_CHECK_STATIC(offsetof(llmrt_model, struct_size) == 0, "model struct_size first");
 LLMRT_CHECK_STATIC(offsetof(llmrt_plugin, struct_size) == 0, "plugin struct_size first");
 
@@ -141,7 +145,8 @@ static llmrt_status v2_execute_with_key(const llmrt_model* model, const llmrt_pr
                                         const llmrt_credential* key, const llmrt_sink* out) {
   (void)model;
   (void)prompt;
-  if (key->struct_size < sizeof(llmrt_credential) || key->key.size == 0) {
+  if (key->struct_size < offsetof(llmrt_credential, key) + sizeof(key->key) ||
+      key->key.size == 0) {
     out->error(out->host_data, "no key", 6);
     return LLMRT_KEY_REJECTED;
   }
@@ -214,7 +219,7 @@ int llmrt_abi_c_header_check(void) {
   llmrt_v1_sink v1_sink = {sizeof(llmrt_v1_sink), NULL, collect_write, collect_error, never_stop};
   llmrt_prompt prompt = {sizeof(llmrt_prompt), LLMRT_PROMPT_STREAM, {"hi", 2}, {"{}", 2}};
   llmrt_v1_prompt v1_prompt = {sizeof(llmrt_v1_prompt), 0, {"old", 3}, {"{}", 2}};
-  llmrt_credential credential = {sizeof(llmrt_credential), {"sk-c", 4}};
+  llmrt_credential credential = {sizeof(llmrt_credential), {"sk-c", 4}, {NULL, 0}, 0};
   llmrt_status status;
   llmrt_v1_status v1_status;
 

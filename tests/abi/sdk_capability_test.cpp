@@ -260,7 +260,7 @@ TEST(SdkEntry, SameVersionHostGetsThePlugin) {
   uint32_t answered = 0;
   const llmrt_plugin* plugin = negotiate(LLMRT_ABI_VERSION, &answered);
   ASSERT_NE(plugin, nullptr);
-  EXPECT_EQ(answered, LLMRT_ABI_MAKE_VERSION(2, 0));
+  EXPECT_EQ(answered, LLMRT_ABI_VERSION);
   EXPECT_EQ(plugin->struct_size, sizeof(llmrt_plugin));
   EXPECT_EQ(plugin->abi_version, LLMRT_ABI_VERSION);
   EXPECT_STREQ(plugin->name, "sdk-test");
@@ -276,21 +276,21 @@ TEST(SdkEntry, SameVersionHostGetsThePlugin) {
 TEST(SdkEntry, OlderMajorHostGetsNullAndThePluginVersion) {
   uint32_t answered = 0;
   EXPECT_EQ(negotiate(LLMRT_ABI_MAKE_VERSION(1, 0), &answered), nullptr);
-  EXPECT_EQ(answered, LLMRT_ABI_MAKE_VERSION(2, 0));
+  EXPECT_EQ(answered, LLMRT_ABI_VERSION);
 }
 
-TEST(SdkEntry, NewerMajorHostGetsThePluginAtVersion2) {
+TEST(SdkEntry, NewerMajorHostGetsThePluginAtItsOwnVersion) {
   uint32_t answered = 0;
   const llmrt_plugin* plugin = negotiate(LLMRT_ABI_MAKE_VERSION(3, 0), &answered);
   ASSERT_NE(plugin, nullptr);
-  EXPECT_EQ(answered, LLMRT_ABI_MAKE_VERSION(2, 0));
-  EXPECT_EQ(plugin->abi_version, LLMRT_ABI_MAKE_VERSION(2, 0));
+  EXPECT_EQ(answered, LLMRT_ABI_VERSION);
+  EXPECT_EQ(plugin->abi_version, LLMRT_ABI_VERSION);
 }
 
 TEST(SdkEntry, NewerMinorHostGetsThePlugin) {
   uint32_t answered = 0;
   EXPECT_NE(negotiate(LLMRT_ABI_MAKE_VERSION(2, 9), &answered), nullptr);
-  EXPECT_EQ(answered, LLMRT_ABI_MAKE_VERSION(2, 0));
+  EXPECT_EQ(answered, LLMRT_ABI_VERSION);
 }
 
 TEST(SdkEntry, TruncatedOrMissingHostInfoGetsNull) {

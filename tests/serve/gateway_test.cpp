@@ -583,9 +583,6 @@ TEST(GatewaySecrets, AccessLogHasOneLinePerRequestWithFingerprintsAndNeverAKey) 
 }
 
 TEST(GatewaySecrets, AClientCannotForgeAccessLogLines) {
-  GTEST_SKIP() << "known bug: AccessLog::write (core/serve/access_log.cpp) prints the request's "
-                  "model and its percent-decoded path as they are, so a newline in either starts "
-                  "a forged line";
   ServedGateway gateway;
   auto client = gateway.client();
   const std::string forged =
@@ -596,7 +593,11 @@ TEST(GatewaySecrets, AClientCannotForgeAccessLogLines) {
   const Reply unknown_route = to_reply(client->Get("/nope%0A" + forged.substr(0, 20)));
   EXPECT_EQ(unknown_route.status, 404) << unknown_route;
   const std::string log = gateway.access_log_with(2);
-  EXPECT_EQ(lines_of(log).size(), 2u) << "one line per request, whatever the client sent:\n" << log;
+  std::size_t chat_and_route_lines = 0;
+  for (const auto& line : lines_of(log)) {
+    if (line.find(" /healthz ") == std::string::npos) ++chat_and_route_lines;
+  }
+  EXPECT_EQ(chat_and_route_lines, 2u) << "one line per request, whatever the client sent:\n" << log;
 }
 
 // ---- Legacy models and parameters ---------------------------------------------------------------
@@ -616,8 +617,6 @@ TEST(GatewayLegacy, LegacyModelWithABearerKeyAnswersWithAWarning) {
 }
 
 TEST(GatewayLegacy, LegacyModelWithABearerKeyWarnsWhenStreamingToo) {
-  GTEST_SKIP() << "known bug: a streamed reply gets no X-Llmrt-Warning (handle_chat_completions "
-                  "passes no warnings to add_call_headers once a first chunk has arrived)";
   ServedGateway gateway;
   auto client = gateway.client();
   const std::string key = "sk-legacy-" + random_hex(12);
@@ -707,9 +706,6 @@ TEST(GatewayLoopback, DefaultConfigListensOnLoopbackOnly) {
 // `llmrt serve` calls stop() from a signal watcher that starts after bind() and before serve(): a
 // SIGTERM in that window must still end serve().
 TEST(GatewayLifecycle, StopBeforeServeStillEndsServe) {
-  GTEST_SKIP() << "known bug: Gateway::stop() before serve() is lost (httplib::Server::stop() "
-                  "does nothing until listen_after_bind() has set is_running_), so serve() then "
-                  "runs until a second stop()";
   TempDir temp;
   FakeEnvironment environment;
   Runtime runtime(isolated_config(temp.path() / "user", environment));

@@ -12,12 +12,15 @@ namespace llmrt {
 
 // Where the key used for a call came from. Reported on every Response; the key itself never is.
 enum class KeySource {
-  none,         // no key was sent to the plugin
-  per_call,     // PromptOptions::key (CLI --key / --key-file, HTTP Authorization)
-  stored_name,  // PromptOptions::key_name: a keys-file entry named explicitly for this call
-  instance,     // the model instance's key (create_model settings, or legacy set_key)
-  environment,  // the environment variable the model names, eg: OPENAI_API_KEY
-  keys_file,    // the model's own entry in keys.json, eg: "openai"
+  none,              // no key was sent to the plugin
+  per_call,          // PromptOptions::key (CLI --key / --key-file, HTTP Authorization)
+  stored_name,       // PromptOptions::key_name: a keys-file entry named explicitly for this call
+  instance,          // the model instance's key (create_model settings, or legacy set_key)
+  environment,       // the environment variable the model names, eg: OPENAI_API_KEY
+  keys_file,         // the model's own entry in keys.json, eg: "openai"
+  environment_file,  // a file named by an environment variable (credentials.json "env_file")
+  command,           // an external credential command (credentials.json "command")
+  tenant,            // the upstream key the gateway keeps for a session key's tenant
 };
 
 // eg: "per-call", "environment". For messages and JSON output.

@@ -1,7 +1,8 @@
 /*
- * llmrt plugin ABI — the current contract (version 2.0). The only thing host and plugin share.
+ * llmrt plugin ABI — the current contract. The only thing host and plugin share.
  *
  * Plain C99: a plugin can be written in C, C++, Rust or Zig from this header and its comments.
+ * Version 2.1 (2.0 plus the composite-credential fields of llmrt_credential).
  * docs/abi.md explains the versioning rules; the v1 contract is frozen in <llmrt/abi/plugin_v1.h>.
  *
  * Conventions:
@@ -43,7 +44,7 @@ extern "C" {
 #define LLMRT_ABI_MAJOR(version) ((uint32_t)(version) >> 16)
 #define LLMRT_ABI_MINOR(version) ((uint32_t)(version)&0xFFFFu)
 #define LLMRT_ABI_VERSION_MAJOR 2
-#define LLMRT_ABI_VERSION_MINOR 0
+#define LLMRT_ABI_VERSION_MINOR 1
 #define LLMRT_ABI_VERSION LLMRT_ABI_MAKE_VERSION(LLMRT_ABI_VERSION_MAJOR, LLMRT_ABI_VERSION_MINOR)
 
 /* Name of the one symbol every plugin exports, in every ABI version. */
@@ -91,12 +92,26 @@ typedef struct llmrt_prompt {
 /* The key for one call. Owned by the host and borrowed for that call only: the host wipes it when
  * the call returns. A plugin must not store the pointer or copy the bytes beyond the call, must not
  * log it, and must not put it in an error message.
- * Extensible: later minor versions append fields (eg: a session token, an expiry); read them only
- * when `struct_size` covers them. */
+ * Extensible: minor versions append fields; read a field only when `struct_size` covers it (a 2.0
+ * host passes only `key`), eg: LLMRT_CREDENTIAL_HAS(credential, session_token). */
 typedef struct llmrt_credential {
   uint32_t struct_size; /* sizeof(llmrt_credential) as the host compiled it, mandatory */
   llmrt_str key;        /* eg: "sk-..."; non-empty printable ASCII without spaces, <= 4096 bytes */
+
+  /* ---- fields below are new in 2.1 ---- */
+
+  /* A short-lived session token that goes with the key (a composite credential), eg: sent in an
+   * extra header; empty (size 0) when there is none. Same rules and lifetime as `key`. */
+  llmrt_str session_token;
+  /* When the credential stops being valid, in seconds since the Unix epoch; 0 when it does not
+   * expire. The host never passes a credential that has already expired. */
+  int64_t expires_at;
 } llmrt_credential;
+
+/* True when `credential` (a pointer) was written by a host that knows `field`. */
+#define LLMRT_CREDENTIAL_HAS(credential, field)                                   \
+  ((credential)->struct_size >=                                                    \
+   offsetof(llmrt_credential, field) + sizeof(((llmrt_credential *)0)->field))
 
 /* Where a call's output goes. Owned by the host, valid only during the execute call, and only to be
  * used from the thread that is running that call. Same layout as v1. */

@@ -68,6 +68,19 @@ class Key {
 
   std::string_view value() const { return {credential_.key.data, credential_.key.size}; }
 
+  // The session token that goes with the key (a composite credential); empty when there is none or
+  // the host predates ABI 2.1.
+  std::string_view session_token() const {
+    if (!LLMRT_CREDENTIAL_HAS(&credential_, session_token)) return {};
+    return {credential_.session_token.data, credential_.session_token.size};
+  }
+
+  // When the credential expires, in seconds since the Unix epoch; 0 when it does not (or the host
+  // predates ABI 2.1).
+  std::int64_t expires_at() const {
+    return LLMRT_CREDENTIAL_HAS(&credential_, expires_at) ? credential_.expires_at : 0;
+  }
+
  private:
   const llmrt_credential& credential_;
 };
