@@ -20,7 +20,6 @@ enum class KeySource {
   keys_file,         // the model's own entry in keys.json, eg: "openai"
   environment_file,  // a file named by an environment variable (credentials.json "env_file")
   command,           // an external credential command (credentials.json "command")
-  tenant,            // the upstream key the gateway keeps for a session key's tenant
 };
 
 // eg: "per-call", "environment". For messages and JSON output.
