@@ -93,24 +93,32 @@ std::string connect_failure_reason(const BaseUrl& base, std::chrono::millisecond
   }
 }
 
-// Wipes every Authorization header value of a request when it goes out of scope, whatever happens.
+// Wipes the values of the headers that carry secrets (Authorization, and the session-token header
+// if any) when it goes out of scope, whatever happens.
 class HeaderWiper {
  public:
-  explicit HeaderWiper(httplib::Headers& headers) : headers_(headers) {}
+  HeaderWiper(httplib::Headers& headers, std::string_view token_header)
+      : headers_(headers), token_header_(token_header) {}
   HeaderWiper(const HeaderWiper&) = delete;
   HeaderWiper& operator=(const HeaderWiper&) = delete;
   ~HeaderWiper() { wipe(); }
 
   void wipe() noexcept {
-    const auto [begin, end] = headers_.equal_range("Authorization");
+    wipe_values("Authorization");
+    if (!token_header_.empty()) wipe_values(std::string(token_header_));
+  }
+
+ private:
+  void wipe_values(const std::string& name) noexcept {
+    const auto [begin, end] = headers_.equal_range(name);
     for (auto it = begin; it != end; ++it) {
       if (!it->second.empty()) OPENSSL_cleanse(it->second.data(), it->second.size());
       it->second.clear();
     }
   }
 
- private:
   httplib::Headers& headers_;
+  std::string_view token_header_;
 };
 
 const json::object* object_at(const json::object& object, std::string_view name) {
@@ -343,12 +351,16 @@ void send_chat(const BaseUrl& base, const ChatCall& call, sdk::Output& out) {
   request.headers.emplace("Accept", call.stream ? "text/event-stream" : "application/json");
   request.headers.emplace("User-Agent", "llmrt-openai/1.0");
   request.body = call.body;
-  HeaderWiper wiper(request.headers);
+  HeaderWiper wiper(request.headers, call.session_token_header);
   if (!call.key.empty()) {
     // Built in place, at its final size: no other copy of the key is made here.
     auto header = request.headers.emplace("Authorization", std::string());
     header->second.reserve(7 + call.key.size());
     header->second.append("Bearer ").append(call.key);
+  }
+  if (!call.session_token.empty() && !call.session_token_header.empty()) {
+    auto header = request.headers.emplace(std::string(call.session_token_header), std::string());
+    header->second.assign(call.session_token);
   }
 
   ResponseReader reader(base, call, out);

@@ -14,10 +14,12 @@
 namespace llmrt::openai {
 
 struct ChatCall {
-  std::string body;                 // the request JSON (build_chat_request)
-  bool stream = false;              // the body asks for "stream": true: expect server-sent events
-  std::string_view key;             // the call's key, borrowed; empty: no Authorization header
-  std::string_view upstream_model;  // for messages, eg: "gpt-4o-mini"
+  std::string body;                // the request JSON (build_chat_request)
+  bool stream = false;             // the body asks for "stream": true: expect server-sent events
+  std::string_view key;            // the call's key, borrowed; empty: no Authorization header
+  std::string_view session_token;  // a composite credential's token, borrowed; may be empty
+  std::string_view session_token_header;  // where the token goes; empty: it is not sent
+  std::string_view upstream_model;        // for messages, eg: "gpt-4o-mini"
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds read_timeout{60000};
 };

@@ -1,5 +1,7 @@
 #include "config.hpp"
 
+#include <cctype>
+
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cerrno>
@@ -47,6 +49,20 @@ bool valid_key_name(std::string_view name) {
   return !name.empty() && name.size() <= 128 && std::all_of(name.begin(), name.end(), [](char c) {
     return is_alnum(c) || c == '.' || c == '_' || c == '-';
   });
+}
+
+// An HTTP header name (RFC 9110 token), and not one the plugin sets itself.
+bool valid_header_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (const char c : name) {
+    const bool token = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!token) return false;
+  }
+  std::string lower;
+  for (const char c : name) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower != "authorization" && lower != "content-type" && lower != "accept" &&
+         lower != "host" && lower != "content-length";
 }
 
 bool valid_env_var_name(std::string_view name) {
@@ -143,7 +159,8 @@ class ModelsFileParser {
 
   ModelConfig parse_model(const json::value& value, const std::string& where) const {
     if (!value.is_object()) fail(where + " must be an object with at least an \"id\"");
-    std::optional<std::string> id, upstream, display_name, api_base, key_name, key_env_var;
+    std::optional<std::string> id, upstream, display_name, api_base, key_name, key_env_var,
+        session_token_header;
     std::optional<bool> needs_key, no_key;
     for (const auto& [name_view, field] : value.as_object()) {
       const std::string_view name = name_view;
@@ -159,14 +176,16 @@ class ModelsFileParser {
         key_name = string_field(field, where, name);
       } else if (name == "key_env_var") {
         key_env_var = string_field(field, where, name);
+      } else if (name == "session_token_header") {
+        session_token_header = string_field(field, where, name);
       } else if (name == "needs_key") {
         needs_key = bool_field(field, where, name);
       } else if (name == "no_key") {
         no_key = bool_field(field, where, name);
       } else if (!name.starts_with("//")) {
         fail(where + ": unknown field \"" + std::string(name) +
-             "\" (known: id, model, display_name, api_base, key_name, key_env_var, needs_key, "
-             "no_key)");
+             "\" (known: id, model, display_name, api_base, key_name, key_env_var, "
+             "session_token_header, needs_key, no_key)");
       }
     }
 
@@ -193,7 +212,7 @@ class ModelsFileParser {
     }
 
     if (no_key.value_or(false)) {
-      if (key_name || key_env_var || needs_key.value_or(false)) {
+      if (key_name || key_env_var || session_token_header || needs_key.value_or(false)) {
         fail(at +
              ": \"no_key\": true cannot be combined with \"key_name\", \"key_env_var\" or "
              "\"needs_key\": true");
@@ -204,6 +223,13 @@ class ModelsFileParser {
     }
 
     model.accepts_key = true;
+    if (session_token_header) {
+      if (!valid_header_name(*session_token_header)) {
+        fail(at + ": the session_token_header \"" + *session_token_header +
+             "\" is not an HTTP header name");
+      }
+      model.session_token_header = *session_token_header;
+    }
     model.key_name = key_name.value_or(kDefaultKeyName);
     if (!valid_key_name(model.key_name)) {
       fail(at + ": the key_name \"" + model.key_name +

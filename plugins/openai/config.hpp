@@ -52,6 +52,9 @@ struct ModelConfig {
   bool requires_key = true;    // the host refuses to call without a key
   std::string key_name;        // keys.json entry, eg: "openai"; empty when !accepts_key
   std::string key_env_var;     // eg: "OPENAI_API_KEY"; may be empty
+  // Where a composite credential's session token goes, eg: "X-Session-Token"; empty: nowhere (the
+  // token is then never sent).
+  std::string session_token_header;
 
   bool operator==(const ModelConfig&) const = default;
 };

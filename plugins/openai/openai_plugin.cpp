@@ -26,18 +26,19 @@ class OpenAiModel final : public llmrt::sdk::DynamicModel {
       throw llmrt::sdk::Error(LLMRT_BAD_REQUEST,
                               "model '" + config_.id + "' needs a key (" + config_.key_name + ")");
     }
-    run(prompt, out, {});
+    run(prompt, out, {}, {});
   }
 
   void execute(const llmrt::sdk::Prompt& prompt, llmrt::sdk::Output& out,
                const llmrt::sdk::Key& key) override {
-    run(prompt, out, key.value());
+    run(prompt, out, key.value(), key.session_token());
   }
 
  private:
   // Everything here is per call: the model object holds only its configuration, so calls may run
   // on any number of threads at once.
-  void run(const llmrt::sdk::Prompt& prompt, llmrt::sdk::Output& out, std::string_view key) const {
+  void run(const llmrt::sdk::Prompt& prompt, llmrt::sdk::Output& out, std::string_view key,
+           std::string_view session_token) const {
     const llmrt::openai::CallOptions options =
         llmrt::openai::parse_call_options(prompt.options_json);
     llmrt::openai::ChatCall call;
@@ -45,6 +46,8 @@ class OpenAiModel final : public llmrt::sdk::DynamicModel {
                                                   prompt.stream);
     call.stream = prompt.stream;
     call.key = key;
+    call.session_token = session_token;
+    call.session_token_header = config_.session_token_header;
     call.upstream_model = config_.upstream_model;
     call.connect_timeout = options.connect_timeout;
     call.read_timeout = options.read_timeout;

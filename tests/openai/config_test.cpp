@@ -163,6 +163,10 @@ TEST(OpenAiConfig, MalformedFilesAreRefusedWithTheFileAndTheReason) {
       {"[{\"id\": \"a\", \"key_name\": \"bad name\"}]", "key_name"},
       {"[{\"id\": \"a\", \"key_env_var\": \"1BAD\"}]", "not a variable name"},
       {"[{\"id\": \"a\", \"model\": \"\"}]", "\"model\" must not be empty"},
+      {"[{\"id\": \"a\", \"session_token_header\": \"Bad Header\"}]", "not an HTTP header name"},
+      {"[{\"id\": \"a\", \"session_token_header\": \"Authorization\"}]", "not an HTTP header name"},
+      {"[{\"id\": \"a\", \"no_key\": true, \"session_token_header\": \"X-T\"}]",
+       "cannot be combined"},
   };
   for (const auto& c : cases) {
     try {
@@ -175,6 +179,16 @@ TEST(OpenAiConfig, MalformedFilesAreRefusedWithTheFileAndTheReason) {
       EXPECT_NE(message.find(c.says), std::string::npos) << c.json << " -> " << message;
     }
   }
+}
+
+TEST(OpenAiConfig, SessionTokenHeaderIsReadFromTheModelsFile) {
+  const auto models = parse_models_file(
+      R"([{"id": "gw", "api_base": "http://127.0.0.1:1/v1", "session_token_header": "X-Session-Token"},
+          {"id": "plain", "api_base": "http://127.0.0.1:1/v1"}])",
+      kDefault, "openai-models.json");
+  ASSERT_EQ(models.size(), 2u);
+  EXPECT_EQ(models[0].session_token_header, "X-Session-Token");
+  EXPECT_EQ(models[1].session_token_header, "");
 }
 
 TEST(OpenAiConfig, ConfiguredModelReplacesTheDefaultOfTheSameId) {

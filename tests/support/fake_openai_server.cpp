@@ -95,6 +95,7 @@ struct FakeOpenAiServer::State {
     if (http.has_header("Authorization")) {
       request.authorization = http.get_header_value("Authorization");
     }
+    for (const auto& [name, value] : http.headers) request.headers[name] = value;
     request.body = http.body;
     boost::system::error_code ec;
     const json::value parsed = json::parse(http.body, ec);

@@ -47,6 +47,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,13 +60,14 @@ namespace llmrt::test {
 inline constexpr std::string_view kFakeLeakedKey = "sk-proj-abc123def456ghi789jkl";
 
 struct FakeOpenAiRequest {
-  std::string method;                        // eg: "POST"
-  std::string path;                          // eg: "/v1/chat/completions"
-  std::optional<std::string> authorization;  // the Authorization header, if any
-  std::string body;                          // the raw body
-  std::string model;                         // "model" of a chat request
-  bool stream = false;                       // "stream" of a chat request
-  std::string user_message;                  // the last user message's content
+  std::string method;                          // eg: "POST"
+  std::string path;                            // eg: "/v1/chat/completions"
+  std::optional<std::string> authorization;    // the Authorization header, if any
+  std::map<std::string, std::string> headers;  // every header, by name as sent (last one wins)
+  std::string body;                            // the raw body
+  std::string model;                           // "model" of a chat request
+  bool stream = false;                         // "stream" of a chat request
+  std::string user_message;                    // the last user message's content
 };
 
 struct FakeOpenAiServerOptions {
