@@ -170,6 +170,8 @@ Response dispatch(const ModelInstance& instance, std::string_view text, PromptOp
 
   if (sink_state.callback_error) std::rethrow_exception(sink_state.callback_error);
   if (status != LLMRT_OK && status != LLMRT_CANCELLED) {
+    // The provider refused the key: a cached credential (the command's) must not be used again.
+    if (status == LLMRT_KEY_REJECTED) resolved.key_rejected();
     throw_for_status(status, model,
                      scrub_plugin_message(sink_state.error, key ? key->reveal() : ""), resolved);
   }

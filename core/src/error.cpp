@@ -28,6 +28,8 @@ std::string_view to_string(ErrorCode code) noexcept {
       return "busy";
     case ErrorCode::io:
       return "io";
+    case ErrorCode::credential_source:
+      return "credential_source";
   }
   return "unknown";
 }

@@ -23,6 +23,10 @@ std::string_view to_string(KeySource source) noexcept {
       return "environment";
     case KeySource::keys_file:
       return "keys-file";
+    case KeySource::environment_file:
+      return "environment-file";
+    case KeySource::command:
+      return "command";
   }
   return "unknown";
 }

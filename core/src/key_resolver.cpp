@@ -5,11 +5,41 @@
 namespace llmrt {
 namespace {
 
-std::string how_to_provide(const ModelInfo& model) {
-  std::string ways = "pass one with --key (or PromptOptions::key)";
-  if (!model.key_env_var.empty()) ways += ", set " + model.key_env_var;
-  ways += ", or store one with `llmrt keys set " + model.key_name + "`";
-  return ways;
+const credentials::CredentialSources::Chain& chain_for(const CallContext& context,
+                                                       const ModelInfo& model) {
+  static const auto defaults = credentials::CredentialSources::defaults();
+  return (context.credentials ? *context.credentials : *defaults).chain(model.key_name);
+}
+
+// Every way to give the model a key that its chain offers, eg: "pass one with --key (or
+// PromptOptions::key), set OPENAI_API_KEY, or store one with `llmrt keys set openai`".
+std::string how_to_provide(const ModelInfo& model,
+                           const credentials::CredentialSources::Chain& chain) {
+  std::vector<std::string> ways = {"pass one with --key (or PromptOptions::key)"};
+  for (const auto& provider : chain) {
+    switch (provider->source()) {
+      case KeySource::environment:
+        if (!model.key_env_var.empty()) ways.push_back("set " + model.key_env_var);
+        break;
+      case KeySource::environment_file:
+        ways.push_back(
+            "set " +
+            static_cast<const credentials::EnvironmentFileProvider&>(*provider).variable() +
+            " to the path of a file holding it");
+        break;
+      case KeySource::keys_file:
+        ways.push_back("store one with `llmrt keys set " + model.key_name + "`");
+        break;
+      default:
+        break;
+    }
+  }
+  std::string text;
+  for (std::size_t i = 0; i < ways.size(); ++i) {
+    if (i > 0) text += i + 1 == ways.size() ? ", or " : ", ";
+    text += ways[i];
+  }
+  return text;
 }
 
 // A model that cannot take a key never gets one, but a key given on purpose is never dropped
@@ -76,23 +106,25 @@ ResolvedKey resolve_key(const ModelInstance& instance, PromptOptions& options,
     return ResolvedKey(std::move(shared), KeySource::instance);
   }
 
-  // 3. The environment variable the model names; empty counts as unset.
-  if (!model.key_env_var.empty()) {
-    const char* value = instance.context().environment(model.key_env_var.c_str());
-    if (value != nullptr && *value != '\0') {
-      Key key{std::string_view(value)};
-      validate_key(key.reveal(), "the key from " + model.key_env_var);
-      return ResolvedKey(std::move(key), KeySource::environment);
+  // 3. The sources credentials.json orders for the model's key name, else environment, keys file.
+  const CallContext& context = instance.context();
+  const credentials::CredentialSources::Chain& chain = chain_for(context, model);
+  const credentials::ProviderRequest request{model, context.environment, context.keys_file};
+  for (const auto& provider : chain) {
+    credentials::ProviderAnswer answer = provider->fetch(request);
+    switch (answer.status) {
+      case credentials::ProviderAnswer::Status::found:
+        return ResolvedKey(std::move(answer.credential), provider->source(), provider);
+      case credentials::ProviderAnswer::Status::broken:
+        throw Error(answer.code, answer.problem);  // never a fall-through to the next source
+      case credentials::ProviderAnswer::Status::not_found:
+        break;
     }
   }
 
-  // 4. The model's own entry in the keys file.
-  ResolvedKey stored = from_keys_file(instance, model.key_name, KeySource::keys_file);
-  if (stored.key() != nullptr) return stored;
-
   if (model.requires_key) {
     throw Error(ErrorCode::key_missing,
-                "model '" + model.id + "' needs a key: " + how_to_provide(model));
+                "model '" + model.id + "' needs a key: " + how_to_provide(model, chain));
   }
   return {};
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "credential.hpp"
+#include "credentials/providers.hpp"
 #include "model_instance.hpp"
 
 namespace llmrt {
@@ -25,27 +26,40 @@ class ResolvedKey {
   ResolvedKey(Key owned, KeySource source)
       : credential_(std::make_shared<const Credential>(Credential{std::move(owned), {}, {}})),
         source_(source) {}
-  ResolvedKey(std::shared_ptr<const Credential> credential, KeySource source)
-      : credential_(std::move(credential)), source_(source) {}
+  ResolvedKey(std::shared_ptr<const Credential> credential, KeySource source,
+              std::shared_ptr<const credentials::CredentialProvider> provider = nullptr)
+      : credential_(std::move(credential)), source_(source), provider_(std::move(provider)) {}
 
   // nullptr when no key is to be sent.
   const Key* key() const { return credential_ ? &credential_->key : nullptr; }
   const Credential* credential() const { return credential_.get(); }
   KeySource source() const { return source_; }
 
+  // The plugin refused this credential (LLMRT_KEY_REJECTED): tells the provider that gave it, so
+  // that a cache drops it if it is still the current one.
+  void key_rejected() const {
+    if (provider_ && credential_) provider_->rejected(credential_);
+  }
+
  private:
   std::shared_ptr<const Credential> credential_;
   KeySource source_ = KeySource::none;
+  std::shared_ptr<const credentials::CredentialProvider> provider_;
 };
 
 // Chooses the key for one call of `instance`'s model, in this order:
 //   models that do not accept keys get none (an explicit key is reported in `warnings`, not sent);
 //   1. options.key (per call, a literal)  or  options.key_name (a keys-file entry named per call);
-//   2. the instance key; 3. the model's environment variable (empty = unset);
-//   4. the model's entry in the keys file.
+//   2. the instance key;
+//   3. the sources credentials.json lists for the model's key_name, in its order; without an entry
+//      the default order: the model's environment variable (empty = unset), then its keys-file
+//      entry. Sources: environment, environment_file, keys_file, command.
+// The first source that has a key wins; a source that is configured but broken ends the search
+// with an error naming it (it never falls through to the next one).
 // Throws Error(key_missing) if the model requires a key and none was found, Error(key_invalid)
 // for an unacceptable key, Error(usage) if both key and key_name are given, Error(keys_file)
-// for an unsafe or corrupt keys file. `options.key` is moved out.
+// for an unsafe or corrupt keys file, Error(credential_source) for a broken configured source or
+// an unusable credentials.json. `options.key` is moved out.
 ResolvedKey resolve_key(const ModelInstance& instance, PromptOptions& options,
                         std::vector<std::string>& warnings);
 

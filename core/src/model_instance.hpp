@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "credential.hpp"
+#include "credentials/sources.hpp"
 #include "model_binding.hpp"
 
 namespace llmrt {
@@ -21,6 +22,8 @@ class ThreadPool;
 struct CallContext {
   EnvironmentLookup environment;  // never empty
   KeysFile keys_file;
+  // credentials.json, read when the runtime was made; null: the default order.
+  std::shared_ptr<const credentials::CredentialSources> credentials;
 };
 
 class ModelInstance {

@@ -77,8 +77,11 @@ RuntimeState::RuntimeState(RuntimeConfig given)
                                : default_user_dir(environment_or_default(config.environment))),
       registry(HostIdentity{user_dir.string()}) {
   config.environment = environment_or_default(std::move(config.environment));
+  // credentials.json is read once, here; a file that cannot be used does not stop the runtime: its
+  // error is thrown by the calls that need it (see docs/keys.md#credentialsjson).
   context = std::make_shared<CallContext>(
-      CallContext{config.environment, KeysFile(user_dir / "keys.json")});
+      CallContext{config.environment, KeysFile(user_dir / "keys.json"),
+                  credentials::CredentialSources::load(user_dir / "credentials.json")});
   pool = std::make_shared<ThreadPool>(worker_count(config.async_threads),
                                       std::max<std::size_t>(1, config.async_queue_limit));
   if (config.load_bundled_plugins) registry.load_directory(bundled_plugin_dir(), false);
@@ -136,6 +139,10 @@ const std::filesystem::path& Runtime::user_dir() const {
 
 std::filesystem::path Runtime::keys_file_path() const {
   return state_->context->keys_file.path();
+}
+
+std::filesystem::path Runtime::credentials_file_path() const {
+  return state_->context->credentials->path();
 }
 
 std::string Runtime::default_model_id() const {

@@ -22,6 +22,9 @@ enum class ErrorCode {
   unavailable,      // the provider could not be reached or is overloaded
   busy,             // the runtime's async queue is full; try again later
   io,               // a file of the user directory could not be read or written
+  // A configured credential source is broken: credentials.json, a file named by an environment
+  // variable, a credential command. The message names it.
+  credential_source,
 };
 
 // The name of a code, eg: "key_missing". For logs and JSON output.

@@ -116,6 +116,9 @@ class Runtime {
 
   const std::filesystem::path& user_dir() const;
   std::filesystem::path keys_file_path() const;
+  // credentials.json in the user directory: the order of the key sources per key name (read when
+  // the Runtime was made; see docs/keys.md#credentialsjson).
+  std::filesystem::path credentials_file_path() const;
 
   // The model `llmrt prompt` uses without -m: default_model.txt in the user directory, else "echo".
   std::string default_model_id() const;
