@@ -2,8 +2,12 @@
 
 #include <sys/socket.h>
 
+#include <llmrt/keys_file.hpp>
+
+#include <algorithm>
 #include <atomic>
 #include <boost/json.hpp>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -35,7 +39,84 @@ std::string models_body(const Runtime& runtime) {
   return json::serialize(json::object{{"object", "list"}, {"data", std::move(data)}});
 }
 
+// Session keys, tenants, deny list, audit key and audit log, from the files the config names.
+void configure_security(GatewayContext& context) {
+  const GatewayConfig& config = context.config;
+  const bool session_keys = !config.master_key_file.empty();
+  if (session_keys != !config.tenants_file.empty()) {
+    throw Error(ErrorCode::usage,
+                "session keys need both a master key file and a tenants file (--master-key-file "
+                "and --tenants-file)");
+  }
+  if (!session_keys && (!config.previous_master_key_file.empty() ||
+                        !config.deny_list_file.empty() || config.allow_raw_client_keys)) {
+    throw Error(ErrorCode::usage,
+                "--previous-master-key-file, --deny-list-file and --allow-raw-client-keys only "
+                "apply to session keys: give --master-key-file and --tenants-file too");
+  }
+  std::optional<SecretBytes> master;
+  if (session_keys) {
+    master = read_secret_key_file(config.master_key_file, "master key");
+    std::optional<SecretBytes> previous;
+    if (!config.previous_master_key_file.empty()) {
+      previous = read_secret_key_file(config.previous_master_key_file, "previous master key");
+    }
+    context.sessions = std::make_unique<SessionAuth>(
+        SessionAuth{SessionKeys(*master, previous ? &*previous : nullptr),
+                    Tenants::load(config.tenants_file), nullptr, config.allow_raw_client_keys});
+    if (!config.deny_list_file.empty()) {
+      context.sessions->deny_list =
+          std::make_unique<DenyList>(config.deny_list_file, config.warning_log);
+    }
+    // A tenant entry missing from the keys file fails that tenant's calls: say so now.
+    try {
+      const std::vector<std::string> stored = KeysFile(context.runtime.keys_file_path()).names();
+      for (const std::string& entry : context.sessions->tenants.entries()) {
+        if (!std::binary_search(stored.begin(), stored.end(), entry)) {
+          context.warn("the tenants file names the stored key '" + entry + "', which is not in " +
+                       context.runtime.keys_file_path().string() +
+                       "; calls that need it will fail until it is added (llmrt keys set " + entry +
+                       ")");
+        }
+      }
+    } catch (const Error& error) {
+      context.warn(std::string("cannot check the tenants' stored keys: ") + error.what());
+    }
+  }
+  if (!config.audit_key_file.empty()) {
+    const SecretBytes audit_secret = read_secret_key_file(config.audit_key_file, "audit key");
+    context.fingerprinter =
+        std::make_unique<KeyFingerprinter>(derive_subkey(audit_secret, "llmrt audit"));
+  } else if (master) {
+    context.fingerprinter =
+        std::make_unique<KeyFingerprinter>(derive_subkey(*master, "llmrt audit"));
+  } else if (!config.audit_log_file.empty()) {
+    context.fingerprinter = std::make_unique<KeyFingerprinter>(SecretBytes::random());
+  }
+  if (!config.audit_log_file.empty()) {
+    context.audit = std::make_unique<AuditLog>(config.audit_log_file, config.warning_log);
+  }
+}
+
 }  // namespace
+
+std::int64_t GatewayContext::now_unix() const {
+  if (config.clock) return config.clock();
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string GatewayContext::fingerprint(const Key& key) const {
+  return fingerprinter ? fingerprinter->fingerprint(key.reveal()) : key.fingerprint();
+}
+
+void GatewayContext::warn(const std::string& message) const {
+  if (config.warning_log == nullptr) return;
+  const std::string line = "llmrt: warning: " + message + "\n";
+  std::fwrite(line.data(), 1, line.size(), config.warning_log);
+  std::fflush(config.warning_log);
+}
 
 struct Gateway::State {
   std::atomic<int> listen_socket{-1};
@@ -58,6 +139,7 @@ Gateway::Gateway(const Runtime& runtime, GatewayConfig config)
   for (const auto& model : runtime.models()) {
     context.model_options.emplace(model.id, option_names(model.options_schema_json));
   }
+  configure_security(context);
   httplib::Server& server = state_->server;
   const std::size_t threads = std::max<std::size_t>(context.config.threads, 2);
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };

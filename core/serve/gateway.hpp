@@ -7,7 +7,10 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
+#include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -25,12 +28,32 @@ struct GatewayConfig {
   std::chrono::seconds read_timeout{30};
   std::chrono::seconds write_timeout{30};
   std::FILE* access_log = stderr;  // one line per request; nullptr: off
+
+  // Session keys (docs/serve.md#session-keys). With a master key file, a bearer token
+  // "llmrt-sk1...." is verified and its call served with its tenant's upstream key (named in the
+  // tenants file); other bearer tokens get 401 unless allow_raw_client_keys, and requests without
+  // a key get 401. master_key_file and tenants_file go together.
+  std::filesystem::path master_key_file;
+  std::filesystem::path previous_master_key_file;  // also accepted, for a rotation overlap
+  std::filesystem::path tenants_file;
+  std::filesystem::path deny_list_file;  // revoked key ids and tenants; re-read when it changes
+  bool allow_raw_client_keys = false;
+  // Audit (docs/audit.md): one JSON line per chat request. Fingerprints are keyed with
+  // audit_key_file if given, else a key derived from the master key, else a per-process random key.
+  std::filesystem::path audit_log_file;
+  std::filesystem::path audit_key_file;
+  // Unix seconds, for session-key expiry; default: the system clock. Tests inject their own.
+  std::function<std::int64_t()> clock;
+  std::FILE* warning_log =
+      stderr;  // operator warnings (eg: a deny-list line skipped); nullptr: off
 };
 
 // Threading: bind() and serve() from one thread; stop() from any thread (eg: a signal watcher).
 // The Runtime must outlive the Gateway.
 class Gateway {
  public:
+  // Reads the key, tenants and deny-list files and opens the audit log now: throws llmrt::Error
+  // naming the file at fault (Error(keys_file) for an unsafe or malformed key file).
   Gateway(const Runtime& runtime, GatewayConfig config);
   ~Gateway();
   Gateway(const Gateway&) = delete;

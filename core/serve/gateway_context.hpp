@@ -5,15 +5,29 @@
 #include <httplib.h>
 #include <llmrt/runtime.hpp>
 
+#include <cstdint>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 
 #include "access_log.hpp"
 #include "admission.hpp"
+#include "audit_log.hpp"
+#include "deny_list.hpp"
 #include "gateway.hpp"
+#include "session_keys.hpp"
+#include "tenants.hpp"
 
 namespace llmrt::serve {
+
+// Session-key authentication, when the gateway has a master key.
+struct SessionAuth {
+  SessionKeys keys;
+  Tenants tenants;
+  std::unique_ptr<DenyList> deny_list;  // nullptr: no deny-list file
+  bool allow_raw_client_keys = false;
+};
 
 struct GatewayContext {
   const Runtime& runtime;
@@ -22,6 +36,16 @@ struct GatewayContext {
   AccessLog access_log;
   // Per model id, the option names its schema declares: decides what of a request is passed on.
   std::map<std::string, std::set<std::string>, std::less<>> model_options;
+  std::unique_ptr<SessionAuth> sessions;            // nullptr: session keys off
+  std::unique_ptr<KeyFingerprinter> fingerprinter;  // nullptr: plain sha256 fingerprints
+  std::unique_ptr<AuditLog> audit;                  // nullptr: no audit log
+
+  std::int64_t now_unix() const;
+  // The fingerprint logged for a client's key: keyed (hmac:...) when the gateway has an audit key,
+  // else Key::fingerprint() (sha256:...).
+  std::string fingerprint(const Key& key) const;
+  // One "llmrt: warning: ..." line on the warning log.
+  void warn(const std::string& message) const;
 };
 
 void handle_chat_completions(GatewayContext& context, const httplib::Request& request,
