@@ -51,12 +51,24 @@ struct PluginsInspectArgs {
 int run_plugins_inspect(const PluginsInspectArgs& args);
 
 // llmrt keys set|get|list|path|remove
-enum class KeysAction { set, get, list, path, remove };
+//            | new-master-key FILE | derive --tenant NAME [--ttl TTL] --master-key-file FILE
+enum class KeysAction { set, get, list, path, remove, new_master_key, derive };
 struct KeysArgs {
   KeysAction action = KeysAction::list;
-  std::string name;  // set, get, remove
+  std::string name;             // set, get, remove
+  std::string file;             // new-master-key
+  std::string tenant;           // derive
+  std::string ttl = "1h";       // derive
+  std::string master_key_file;  // derive
 };
 int run_keys(const KeysArgs& args);
+
+// llmrt audit [FILE] [--json]: summarises a gateway audit log (stdin when FILE is absent or "-").
+struct AuditArgs {
+  std::string file;  // empty or "-": standard input
+  bool json = false;
+};
+int run_audit(const AuditArgs& args);
 
 // llmrt serve [--host H] [--port P] [--require-client-key] [--max-concurrent N] ...
 struct ServeArgs {
@@ -69,6 +81,14 @@ struct ServeArgs {
   std::size_t threads = 64;
   int timeout_seconds = 30;
   bool quiet = false;  // no access log
+  // Session keys and audit (docs/serve.md#session-keys, docs/audit.md); empty: not given.
+  std::string master_key_file;
+  std::string previous_master_key_file;
+  std::string tenants_file;
+  std::string deny_list_file;
+  bool allow_raw_client_keys = false;
+  std::string audit_log;
+  std::string audit_key_file;
 };
 int run_serve(const ServeArgs& args);
 

@@ -1,6 +1,8 @@
 // llmrt keys: the stored keys file. Needs no plugins: it works even when every plugin is broken.
 // A key's value comes from stdin only (never argv, where other users could see it in `ps`), and
-// `keys get` is the one place a key is printed, on purpose.
+// `keys get` is the one place a key is printed, on purpose (with `keys derive`, which prints the
+// session key it makes). `keys new-master-key` and `keys derive` are the gateway operator's
+// session-key tools (docs/serve.md#session-keys).
 #include "cli_output.hpp"
 #include "commands.hpp"
 #include "secret_input.hpp"
@@ -9,7 +11,10 @@
 #include <llmrt/keys_file.hpp>
 #include <llmrt/runtime.hpp>
 
+#include <chrono>
 #include <cstdlib>
+
+#include "session_keys.hpp"
 
 namespace llmrt::cli {
 
@@ -61,9 +66,31 @@ int keys_remove(const KeysFile& file, const std::string& name) {
   return kExitOk;
 }
 
+int keys_new_master_key(const std::string& path) {
+  serve::create_secret_key_file(path, "master key");
+  return kExitOk;
+}
+
+int keys_derive(const KeysArgs& args) {
+  serve::validate_tenant_name(args.tenant);
+  const std::int64_t ttl = serve::parse_ttl(args.ttl);
+  const serve::SecretBytes master = serve::read_secret_key_file(args.master_key_file, "master key");
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  const Key key = serve::SessionKeys(master).issue(args.tenant, ttl, now);
+  write_stdout(key.reveal());
+  write_stdout("\n");
+  flush_stdout();
+  return kExitOk;
+}
+
 }  // namespace
 
 int run_keys(const KeysArgs& args) {
+  // The operator's session-key tools need no keys file (nor a HOME to find one in).
+  if (args.action == KeysAction::new_master_key) return keys_new_master_key(args.file);
+  if (args.action == KeysAction::derive) return keys_derive(args);
   const KeysFile file = user_keys_file();
   switch (args.action) {
     case KeysAction::set:
@@ -77,6 +104,9 @@ int run_keys(const KeysArgs& args) {
       return kExitOk;
     case KeysAction::remove:
       return keys_remove(file, args.name);
+    case KeysAction::new_master_key:
+    case KeysAction::derive:
+      break;  // handled above
   }
   return kExitUsage;
 }

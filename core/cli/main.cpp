@@ -117,7 +117,7 @@ int main(int argc, char** argv) {
   inspect->add_option("file", inspect_args.file, "The plugin file")->required();
   inspect->add_flag("--json", inspect_args.json, "Print JSON");
 
-  // llmrt keys set|get|list|path|remove
+  // llmrt keys set|get|list|path|remove|new-master-key|derive
   KeysArgs keys_args;
   CLI::App* keys = app.add_subcommand("keys", "Manage stored API keys");
   keys->require_subcommand(1);
@@ -130,6 +130,32 @@ int main(int argc, char** argv) {
   CLI::App* keys_path = keys->add_subcommand("path", "Print the path of the keys file");
   CLI::App* keys_remove = keys->add_subcommand("remove", "Remove the key stored under NAME");
   keys_remove->add_option("name", keys_args.name, "Key name")->required();
+  CLI::App* keys_new_master_key = keys->add_subcommand(
+      "new-master-key", "Create FILE (mode 0600) holding a new random master key for session keys");
+  keys_new_master_key->add_option("file", keys_args.file, "The file to create (never replaced)")
+      ->required()
+      ->type_name("FILE");
+  CLI::App* keys_derive =
+      keys->add_subcommand("derive", "Print a new session key for a tenant of `llmrt serve`");
+  keys_derive->add_option("--tenant", keys_args.tenant, "The tenant, 1-64 of A-Z a-z 0-9 _ -")
+      ->required()
+      ->type_name("NAME");
+  keys_derive
+      ->add_option("--ttl", keys_args.ttl, "How long the key is valid: eg 30m, 12h, 7d (max 90d)")
+      ->type_name("TTL")
+      ->capture_default_str();
+  keys_derive
+      ->add_option("--master-key-file", keys_args.master_key_file,
+                   "The gateway's master key (see: llmrt keys new-master-key)")
+      ->required()
+      ->type_name("FILE");
+
+  // llmrt audit [FILE] [--json]
+  AuditArgs audit_args;
+  CLI::App* audit = app.add_subcommand("audit", "Summarise a gateway audit log per tenant and key");
+  audit->add_option("file", audit_args.file, "The audit log (default: standard input)")
+      ->type_name("FILE");
+  audit->add_flag("--json", audit_args.json, "Print JSON");
 
   // llmrt serve
   ServeArgs serve_args;
@@ -156,6 +182,40 @@ int main(int argc, char** argv) {
                    "Read and write timeout in seconds (default: 30)")
       ->check(CLI::PositiveNumber);
   serve->add_flag("--quiet", serve_args.quiet, "Do not write the access log");
+  CLI::Option* master_key_option =
+      serve
+          ->add_option("--master-key-file", serve_args.master_key_file,
+                       "Accept session keys (llmrt-sk1...) made with this master key")
+          ->type_name("FILE");
+  CLI::Option* tenants_option =
+      serve
+          ->add_option("--tenants-file", serve_args.tenants_file,
+                       "Which stored key serves each tenant's calls (JSON)")
+          ->type_name("FILE");
+  master_key_option->needs(tenants_option);
+  tenants_option->needs(master_key_option);
+  serve
+      ->add_option("--previous-master-key-file", serve_args.previous_master_key_file,
+                   "Also accept session keys of this older master key (rotation overlap)")
+      ->type_name("FILE")
+      ->needs(master_key_option);
+  serve
+      ->add_option("--deny-list-file", serve_args.deny_list_file,
+                   "Revoked key ids and tenant:NAME lines; re-read when it changes")
+      ->type_name("FILE")
+      ->needs(master_key_option);
+  serve
+      ->add_flag("--allow-raw-client-keys", serve_args.allow_raw_client_keys,
+                 "With session keys on, still accept other bearer keys as per-call keys")
+      ->needs(master_key_option);
+  serve
+      ->add_option("--audit-log", serve_args.audit_log,
+                   "Append one JSON line per chat request to FILE (created 0600)")
+      ->type_name("FILE");
+  serve
+      ->add_option("--audit-key-file", serve_args.audit_key_file,
+                   "Key for audit fingerprints (default: from the master key, else random)")
+      ->type_name("FILE");
 
   try {
     app.parse(argc, argv);
@@ -194,12 +254,15 @@ int main(int argc, char** argv) {
     return run_reporting_errors([&] { return run_plugins(plugins_args); });
   }
   if (serve->parsed()) return run_reporting_errors([&] { return run_serve(serve_args); });
+  if (audit->parsed()) return run_reporting_errors([&] { return run_audit(audit_args); });
   if (keys->parsed()) {
     if (keys_set->parsed()) keys_args.action = KeysAction::set;
     if (keys_get->parsed()) keys_args.action = KeysAction::get;
     if (keys_list->parsed()) keys_args.action = KeysAction::list;
     if (keys_path->parsed()) keys_args.action = KeysAction::path;
     if (keys_remove->parsed()) keys_args.action = KeysAction::remove;
+    if (keys_new_master_key->parsed()) keys_args.action = KeysAction::new_master_key;
+    if (keys_derive->parsed()) keys_args.action = KeysAction::derive;
     return run_reporting_errors([&] { return run_keys(keys_args); });
   }
   print_error("no command given (see: llmrt --help)");

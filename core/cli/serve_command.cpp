@@ -37,6 +37,13 @@ int run_serve(const ServeArgs& args) {
   config.read_timeout = std::chrono::seconds(args.timeout_seconds);
   config.write_timeout = std::chrono::seconds(args.timeout_seconds);
   config.access_log = args.quiet ? nullptr : stderr;
+  config.master_key_file = args.master_key_file;
+  config.previous_master_key_file = args.previous_master_key_file;
+  config.tenants_file = args.tenants_file;
+  config.deny_list_file = args.deny_list_file;
+  config.allow_raw_client_keys = args.allow_raw_client_keys;
+  config.audit_log_file = args.audit_log;
+  config.audit_key_file = args.audit_key_file;
   serve::Gateway gateway(runtime, config);
   const int port = gateway.bind();
   std::fprintf(stderr, "llmrt: serving %zu models on http://%s:%d (Ctrl-C stops)\n",

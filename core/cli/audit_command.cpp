@@ -1,0 +1,181 @@
+// llmrt audit: summarises a gateway audit log (docs/audit.md) per tenant and per key fingerprint:
+// request counts by outcome, first and last time. It reads line by line; a malformed line (eg: one
+// cut short by a crash) is reported with its number and skipped, and the summary goes on.
+#include <llmrt/error.hpp>
+
+#include <boost/json.hpp>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "audit_log.hpp"
+#include "cli_output.hpp"
+#include "commands.hpp"
+
+namespace llmrt::cli {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::size_t kMalformedReported = 20;  // warnings on stderr; the JSON lists up to 1000
+constexpr std::size_t kMalformedListed = 1000;
+
+struct Tally {
+  std::size_t requests = 0;
+  std::map<std::string, std::size_t> outcomes;
+  std::string first;
+  std::string last;
+  std::set<std::string> tenants;  // for fingerprints: the tenants it was seen with ("-": none)
+
+  void add(const serve::AuditEvent& event) {
+    ++requests;
+    ++outcomes[event.outcome];
+    if (first.empty() || event.time < first) first = event.time;
+    if (last.empty() || event.time > last) last = event.time;
+    tenants.insert(event.tenant.value_or("-"));
+  }
+};
+
+struct Malformed {
+  std::size_t line;
+  std::string reason;
+};
+
+struct Summary {
+  std::size_t lines = 0;
+  std::size_t events = 0;
+  std::vector<Malformed> malformed;
+  std::size_t malformed_count = 0;
+  std::map<std::optional<std::string>, Tally> tenants;
+  std::map<std::optional<std::string>, Tally> fingerprints;
+};
+
+Summary summarise(std::istream& in, const std::string& name) {
+  Summary summary;
+  for (std::string line; std::getline(in, line);) {
+    ++summary.lines;
+    std::string why;
+    std::optional<serve::AuditEvent> event =
+        line.empty() ? std::nullopt : serve::parse_audit_line(line, why);
+    if (line.empty()) why = "empty line";
+    if (!event) {
+      ++summary.malformed_count;
+      if (summary.malformed_count <= kMalformedReported) {
+        print_warning(name + " line " + std::to_string(summary.lines) + ": malformed audit line (" +
+                      why + "); skipped");
+      }
+      if (summary.malformed.size() < kMalformedListed) {
+        summary.malformed.push_back({summary.lines, why});
+      }
+      continue;
+    }
+    ++summary.events;
+    summary.tenants[event->tenant].add(*event);
+    summary.fingerprints[event->key_fingerprint].add(*event);
+  }
+  if (in.bad()) throw Error(ErrorCode::io, "cannot read " + name);
+  if (summary.malformed_count > kMalformedReported) {
+    print_warning(name + ": " + std::to_string(summary.malformed_count - kMalformedReported) +
+                  " more malformed lines not shown");
+  }
+  return summary;
+}
+
+std::string outcomes_text(const Tally& tally) {
+  std::string text;
+  for (const auto& [outcome, count] : tally.outcomes) {
+    text += (text.empty() ? "" : " ") + outcome + "=" + std::to_string(count);
+  }
+  return text;
+}
+
+json::object tally_json(const Tally& tally) {
+  json::object outcomes;
+  for (const auto& [outcome, count] : tally.outcomes) outcomes[outcome] = count;
+  return {{"requests", tally.requests},
+          {"outcomes", std::move(outcomes)},
+          {"first", tally.first},
+          {"last", tally.last}};
+}
+
+json::value optional_json(const std::optional<std::string>& value) {
+  return value ? json::value(*value) : json::value(nullptr);
+}
+
+void print_summary_json(const Summary& summary, const std::string& name) {
+  json::array tenants;
+  for (const auto& [tenant, tally] : summary.tenants) {
+    json::object entry{{"tenant", optional_json(tenant)}};
+    for (auto& member : tally_json(tally)) entry.insert(member);
+    tenants.push_back(std::move(entry));
+  }
+  json::array fingerprints;
+  for (const auto& [fingerprint, tally] : summary.fingerprints) {
+    json::array seen_tenants;
+    for (const std::string& tenant : tally.tenants) {
+      seen_tenants.push_back(tenant == "-" ? json::value(nullptr) : json::value(tenant));
+    }
+    json::object entry{{"key_fingerprint", optional_json(fingerprint)},
+                       {"tenants", std::move(seen_tenants)}};
+    for (auto& member : tally_json(tally)) entry.insert(member);
+    fingerprints.push_back(std::move(entry));
+  }
+  json::array malformed;
+  for (const Malformed& line : summary.malformed) {
+    malformed.push_back(json::object{{"line", line.line}, {"reason", line.reason}});
+  }
+  print_json(json::object{{"file", name},
+                          {"lines", summary.lines},
+                          {"events", summary.events},
+                          {"malformed_lines", summary.malformed_count},
+                          {"malformed", std::move(malformed)},
+                          {"tenants", std::move(tenants)},
+                          {"fingerprints", std::move(fingerprints)}});
+}
+
+void print_summary_text(const Summary& summary, const std::string& name) {
+  write_stdout(name + ": " + std::to_string(summary.events) + " events, " +
+               std::to_string(summary.malformed_count) + " malformed lines\n\n");
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& [tenant, tally] : summary.tenants) {
+    rows.push_back({tenant.value_or("-"), std::to_string(tally.requests), outcomes_text(tally),
+                    tally.first, tally.last});
+  }
+  print_table({"TENANT", "REQUESTS", "OUTCOMES", "FIRST", "LAST"}, rows);
+  write_stdout("\n");
+  rows.clear();
+  for (const auto& [fingerprint, tally] : summary.fingerprints) {
+    std::string tenants;
+    for (const std::string& tenant : tally.tenants)
+      tenants += (tenants.empty() ? "" : ",") + tenant;
+    rows.push_back({fingerprint.value_or("-"), tenants, std::to_string(tally.requests),
+                    outcomes_text(tally), tally.first, tally.last});
+  }
+  print_table({"KEY FINGERPRINT", "TENANTS", "REQUESTS", "OUTCOMES", "FIRST", "LAST"}, rows);
+}
+
+}  // namespace
+
+int run_audit(const AuditArgs& args) {
+  const bool from_stdin = args.file.empty() || args.file == "-";
+  const std::string name = from_stdin ? std::string("<stdin>") : args.file;
+  Summary summary;
+  if (from_stdin) {
+    summary = summarise(std::cin, name);
+  } else {
+    std::ifstream in(args.file, std::ios::binary);
+    if (!in) throw Error(ErrorCode::io, "cannot open the audit log '" + args.file + "'");
+    summary = summarise(in, name);
+  }
+  if (args.json) {
+    print_summary_json(summary, name);
+  } else {
+    print_summary_text(summary, name);
+  }
+  return kExitOk;
+}
+
+}  // namespace llmrt::cli
