@@ -51,8 +51,9 @@ class CredentialSources : public ::testing::Test {
     return text.empty() ? 0 : std::stoi(text);
   }
 
-  // The "command" object running the fake command with `args`.
-  std::string command(const std::string& args = "", int timeout_ms = 5000) const {
+  // The "command" object running the fake command with `args`. The timeout is generous, so that
+  // only the test about timeouts depends on timing, even on a loaded machine.
+  std::string command(const std::string& args = "", int timeout_ms = 30000) const {
     std::string argv = json_string(test::kFakeCredentialCommand.string()) + ", \"--key-file\", " +
                        json_string(key_file().string()) + ", \"--count-file\", " +
                        json_string(count_file().string());

@@ -9,6 +9,7 @@
 //   --expires-in S    also print "expires_at": now + S seconds (S may be negative: already expired)
 //   --expires-at T    also print "expires_at": T, as given
 //   --sleep-ms N      sleep N ms before printing (to run past the timeout)
+//   --linger-ms N     after printing, close stdout and stderr and sleep N ms before exiting
 //   --pid-file F      write the process id to F first
 //   --exit N          exit with status N after printing
 //   --fail-from N     from the N-th invocation on, print nothing and exit 3
@@ -64,7 +65,7 @@ int main(int argc, char** argv) {
   bool token = false, stderr_key = false, garbage = false, big = false;
   bool check_stdin = false, check_fds = false;
   int exit_code = 0, fail_from = 0;
-  long long sleep_ms = 0;
+  long long sleep_ms = 0, linger_ms = 0;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     const auto next = [&]() -> const std::string& {
@@ -86,6 +87,8 @@ int main(int argc, char** argv) {
       expires_at = next();
     } else if (arg == "--sleep-ms") {
       sleep_ms = std::stoll(next());
+    } else if (arg == "--linger-ms") {
+      linger_ms = std::stoll(next());
     } else if (arg == "--pid-file") {
       pid_file = next();
     } else if (arg == "--exit") {
@@ -150,5 +153,10 @@ int main(int argc, char** argv) {
     std::cout << ", \"version\": 1}\n";
   }
   std::cout.flush();
+  if (linger_ms > 0) {
+    ::close(1);
+    ::close(2);
+    std::this_thread::sleep_for(std::chrono::milliseconds(linger_ms));
+  }
   return exit_code;
 }

@@ -338,8 +338,11 @@ FetchResult run_credential_command(const CommandSpec& spec) {
     why = "it printed more than " + std::to_string(kMaxCommandOutput) + " bytes";
   } else if (!captured.read_error.empty()) {
     why = captured.read_error;
-  } else if (captured.timed_out || killed) {
+  } else if (captured.timed_out) {
     why = "it did not finish within " + std::to_string(spec.timeout.count()) + " ms and was killed";
+  } else if (killed) {
+    why = "it closed its output but did not exit within " + std::to_string(spec.timeout.count()) +
+          " ms and was killed";
   } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     why = status_text(status);
   }
