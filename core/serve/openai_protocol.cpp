@@ -189,6 +189,7 @@ HttpError http_error_for(ErrorCode code) {
     case ErrorCode::unavailable:
       return {502, "upstream_error", "upstream_unavailable"};
     case ErrorCode::keys_file:
+    case ErrorCode::credential_source:
     case ErrorCode::plugin_load:
     case ErrorCode::plugin_failed:
     case ErrorCode::io:

@@ -18,7 +18,8 @@ enum class KeySource {
   instance,          // the model instance's key (create_model settings, or legacy set_key)
   environment,       // the environment variable the model names, eg: OPENAI_API_KEY
   keys_file,         // the model's own entry in keys.json, eg: "openai"
-  environment_file,  // a file named by an environment variable (credentials.json "env_file")
+  environment_file,  // a file named by an environment variable (credentials.json
+                     // "environment_file")
   command,           // an external credential command (credentials.json "command")
 };
 
