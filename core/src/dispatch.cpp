@@ -99,9 +99,11 @@ llmrt_credential to_abi(const Credential& credential) {
       sizeof(llmrt_credential), {key.data(), key.size()}, {token.data(), token.size()}, expires_at};
 }
 
-// An expired credential is never sent: the call fails before the plugin runs.
-void refuse_if_expired(const Credential& credential, KeySource source) {
-  if (!credential.expired(Credential::Clock::now())) return;
+}  // namespace
+
+void refuse_if_expired(const Credential& credential, KeySource source,
+                       Credential::Clock::time_point now) {
+  if (!credential.expired(now)) return;
   const std::time_t when = Credential::Clock::to_time_t(*credential.expires_at);
   std::tm utc{};
   gmtime_r(&when, &utc);
@@ -111,8 +113,6 @@ void refuse_if_expired(const Credential& credential, KeySource source) {
                                           " source expired at " + text + " and was not sent (" +
                                           credential.key.fingerprint() + ")");
 }
-
-}  // namespace
 
 std::string scrub_plugin_message(std::string_view message, std::string_view secret) {
   std::string clean(message.substr(0, kMaxErrorMessage * 2));
@@ -155,7 +155,7 @@ Response dispatch(const ModelInstance& instance, std::string_view text, PromptOp
   const Credential* credential = resolved.credential();
   const Key* key = resolved.key();
   if (credential != nullptr) {
-    refuse_if_expired(*credential, resolved.source());
+    refuse_if_expired(*credential, resolved.source(), Credential::Clock::now());
     response.key_source = resolved.source();
     response.key_fingerprint = key->fingerprint();
   }

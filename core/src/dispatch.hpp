@@ -9,6 +9,7 @@
 #include <atomic>
 #include <string_view>
 
+#include "credential.hpp"
 #include "model_instance.hpp"
 
 namespace llmrt {
@@ -18,6 +19,11 @@ namespace llmrt {
 // Throws llmrt::Error; never lets a key into a message.
 Response dispatch(const ModelInstance& instance, std::string_view text, PromptOptions& options,
                   const std::atomic<bool>* cancel_requested);
+
+// Throws Error(key_invalid) if `credential` has expired at `now`: an expired credential is never
+// sent; the call fails before the plugin runs. The message shows the time and a fingerprint.
+void refuse_if_expired(const Credential& credential, KeySource source,
+                       Credential::Clock::time_point now);
 
 // `message` with every occurrence of `secret` replaced, control characters turned into spaces,
 // and cut to a sane length: what the host shows of a plugin's error text.

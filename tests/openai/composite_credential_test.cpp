@@ -7,6 +7,8 @@
 #include <boost/json.hpp>
 #include <fstream>
 
+#include <llmrt/llmrt.hpp>
+
 #include "fake_openai_server.hpp"
 #include "model_binding.hpp"
 #include "plugin_library.hpp"
@@ -103,6 +105,50 @@ TEST_F(CompositeCredential, CredentialFromA20HostHasNoTokenAndStillWorks) {
   const FakeOpenAiRequest seen = call("gateway-model", credential, "from a 2.0 host");
   EXPECT_EQ(seen.authorization.value_or(""), "Bearer sk-old-host");
   EXPECT_EQ(seen.headers.count("X-Session-Token"), 0u);
+}
+
+}  // namespace
+}  // namespace llmrt::test
+
+namespace llmrt::test {
+namespace {
+
+// End to end: a credential command (credentials.json) hands out a composite credential; the runtime
+// passes it through ABI 2.1 to the openai plugin, which sends the key as the bearer and the token
+// in the model's configured header, on that request only.
+TEST(CompositeCredentialEndToEnd, CommandCredentialReachesTheUpstreamWithBothHeaders) {
+  FakeOpenAiServer server;
+  TempDir user;
+  json::array models;
+  models.push_back({{"id", "gateway-model"},
+                    {"model", "fake-model"},
+                    {"api_base", server.base_url()},
+                    {"session_token_header", "X-Session-Token"}});
+  std::ofstream(user.path() / "openai-models.json") << json::serialize(models);
+  std::ofstream(user.path() / "command-keys.txt") << "sk-from-command-77\n";
+  json::array argv{LLMRT_FAKE_CREDENTIAL_COMMAND,
+                   "--key-file",
+                   (user.path() / "command-keys.txt").string(),
+                   "--token",
+                   "--expires-in",
+                   "3600"};
+  json::object command{{"argv", argv}, {"timeout_ms", 30000}};
+  json::object openai{{"sources", json::array{"command"}}, {"command", command}};
+  std::ofstream(user.path() / "credentials.json")
+      << json::serialize(json::object{{"openai", openai}});
+
+  FakeEnvironment environment;
+  const Runtime runtime(isolated_config(user.path(), environment));
+  for (const auto& error : runtime.load_errors()) ADD_FAILURE() << error.message;
+  const Response response = runtime.get_model("gateway-model").prompt("composite please");
+
+  EXPECT_EQ(response.text, "echo: composite please");
+  EXPECT_EQ(response.key_source, KeySource::command);
+  const auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].authorization.value_or(""), "Bearer sk-from-command-77");
+  ASSERT_TRUE(requests[0].headers.count("X-Session-Token"));
+  EXPECT_EQ(requests[0].headers.at("X-Session-Token"), "sk-from-command-77-session");
 }
 
 }  // namespace
