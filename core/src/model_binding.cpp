@@ -33,8 +33,7 @@ llmrt_status ModelBinding::call(const llmrt_prompt& prompt, const llmrt_credenti
   }
 }
 
-llmrt_status ModelBinding::call_propagating(const llmrt_prompt& prompt,
-                                            const llmrt_credential* key,
+llmrt_status ModelBinding::call_propagating(const llmrt_prompt& prompt, const llmrt_credential* key,
                                             const llmrt_sink& sink) const {
   if (info_.reentrant) return call_unlocked(prompt, key, sink);
   std::lock_guard lock(serial_);

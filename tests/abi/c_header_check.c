@@ -145,8 +145,7 @@ static llmrt_status v2_execute_with_key(const llmrt_model* model, const llmrt_pr
                                         const llmrt_credential* key, const llmrt_sink* out) {
   (void)model;
   (void)prompt;
-  if (key->struct_size < offsetof(llmrt_credential, key) + sizeof(key->key) ||
-      key->key.size == 0) {
+  if (key->struct_size < offsetof(llmrt_credential, key) + sizeof(key->key) || key->key.size == 0) {
     out->error(out->host_data, "no key", 6);
     return LLMRT_KEY_REJECTED;
   }

@@ -3,8 +3,8 @@
 //   1. the per-call key, or a stored key named for this call;  2. the instance key;
 //   3. the model's environment variable (empty = unset);  4. the model's keys-file entry.
 #include <gtest/gtest.h>
-#include <llmrt/llmrt.hpp>
 #include <sys/stat.h>
+#include <llmrt/llmrt.hpp>
 
 #include <fstream>
 #include <optional>
@@ -24,39 +24,72 @@ constexpr const char* kNamedKey = "sk-named-555";
 struct Case {
   const char* name;
   const char* model = "echo";
-  bool call_key = false;        // PromptOptions::key = kCallKey
-  const char* key_name = "";    // PromptOptions::key_name
-  bool instance_key = false;    // create_model(.., {.key = kInstanceKey})
+  bool call_key = false;            // PromptOptions::key = kCallKey
+  const char* key_name = "";        // PromptOptions::key_name
+  bool instance_key = false;        // create_model(.., {.key = kInstanceKey})
   const char* env_value = nullptr;  // the model's env var
-  bool file_entry = false;      // keys.json has the model's own entry (kFileKey)
+  bool file_entry = false;          // keys.json has the model's own entry (kFileKey)
   KeySource expected_source = KeySource::none;
   const char* expected_key = nullptr;  // which key must reach the plugin; nullptr: none
 };
 
-std::ostream& operator<<(std::ostream& out, const Case& c) { return out << c.name; }
+std::ostream& operator<<(std::ostream& out, const Case& c) {
+  return out << c.name;
+}
 
 const Case kCases[] = {
-    {.name = "PerCallKeyBeatsEverything", .call_key = true, .key_name = "", .instance_key = true,
-     .env_value = kEnvKey, .file_entry = true, .expected_source = KeySource::per_call,
+    {.name = "PerCallKeyBeatsEverything",
+     .call_key = true,
+     .key_name = "",
+     .instance_key = true,
+     .env_value = kEnvKey,
+     .file_entry = true,
+     .expected_source = KeySource::per_call,
      .expected_key = kCallKey},
-    {.name = "NamedStoredKeyBeatsInstanceEnvAndFile", .key_name = "other", .instance_key = true,
-     .env_value = kEnvKey, .file_entry = true, .expected_source = KeySource::stored_name,
+    {.name = "NamedStoredKeyBeatsInstanceEnvAndFile",
+     .key_name = "other",
+     .instance_key = true,
+     .env_value = kEnvKey,
+     .file_entry = true,
+     .expected_source = KeySource::stored_name,
      .expected_key = kNamedKey},
-    {.name = "InstanceKeyBeatsEnvironmentAndFile", .instance_key = true, .env_value = kEnvKey,
-     .file_entry = true, .expected_source = KeySource::instance, .expected_key = kInstanceKey},
-    {.name = "EnvironmentBeatsKeysFile", .env_value = kEnvKey, .file_entry = true,
-     .expected_source = KeySource::environment, .expected_key = kEnvKey},
-    {.name = "KeysFileEntryIsTheLastSource", .file_entry = true,
-     .expected_source = KeySource::keys_file, .expected_key = kFileKey},
-    {.name = "EmptyEnvironmentVariableCountsAsUnset", .env_value = "", .file_entry = true,
-     .expected_source = KeySource::keys_file, .expected_key = kFileKey},
+    {.name = "InstanceKeyBeatsEnvironmentAndFile",
+     .instance_key = true,
+     .env_value = kEnvKey,
+     .file_entry = true,
+     .expected_source = KeySource::instance,
+     .expected_key = kInstanceKey},
+    {.name = "EnvironmentBeatsKeysFile",
+     .env_value = kEnvKey,
+     .file_entry = true,
+     .expected_source = KeySource::environment,
+     .expected_key = kEnvKey},
+    {.name = "KeysFileEntryIsTheLastSource",
+     .file_entry = true,
+     .expected_source = KeySource::keys_file,
+     .expected_key = kFileKey},
+    {.name = "EmptyEnvironmentVariableCountsAsUnset",
+     .env_value = "",
+     .file_entry = true,
+     .expected_source = KeySource::keys_file,
+     .expected_key = kFileKey},
     {.name = "NoKeyAnywhereSendsNone", .expected_source = KeySource::none},
-    {.name = "RequiredKeyFromEnvironment", .model = "needs-key", .env_value = kEnvKey,
-     .expected_source = KeySource::environment, .expected_key = kEnvKey},
-    {.name = "RequiredKeyPerCall", .model = "needs-key", .call_key = true, .env_value = kEnvKey,
-     .expected_source = KeySource::per_call, .expected_key = kCallKey},
-    {.name = "LegacyModelNeverGetsAKeyFromEnvironmentOrFile", .model = "legacy-echo",
-     .env_value = kEnvKey, .file_entry = true, .expected_source = KeySource::none},
+    {.name = "RequiredKeyFromEnvironment",
+     .model = "needs-key",
+     .env_value = kEnvKey,
+     .expected_source = KeySource::environment,
+     .expected_key = kEnvKey},
+    {.name = "RequiredKeyPerCall",
+     .model = "needs-key",
+     .call_key = true,
+     .env_value = kEnvKey,
+     .expected_source = KeySource::per_call,
+     .expected_key = kCallKey},
+    {.name = "LegacyModelNeverGetsAKeyFromEnvironmentOrFile",
+     .model = "legacy-echo",
+     .env_value = kEnvKey,
+     .file_entry = true,
+     .expected_source = KeySource::none},
 };
 
 class KeyResolution : public ::testing::TestWithParam<Case> {
@@ -104,8 +137,7 @@ TEST_P(KeyResolution, ChoosesTheExpectedSource) {
   } else {
     const std::string fingerprint = sha256_prefix(c.expected_key);
     EXPECT_EQ(response.key_fingerprint, "sha256:" + fingerprint);
-    EXPECT_NE(response.text.find("key-sha256: " + fingerprint), std::string::npos)
-        << response.text;
+    EXPECT_NE(response.text.find("key-sha256: " + fingerprint), std::string::npos) << response.text;
   }
 }
 

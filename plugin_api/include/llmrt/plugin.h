@@ -40,7 +40,8 @@ extern "C" {
 
 /* ABI versions are (major << 16) | minor. A new major changes a layout or a meaning; a new minor
  * only appends fields or capability bits. */
-#define LLMRT_ABI_MAKE_VERSION(major, minor) ((uint32_t)(((uint32_t)(major) << 16) | (uint32_t)(minor)))
+#define LLMRT_ABI_MAKE_VERSION(major, minor) \
+  ((uint32_t)(((uint32_t)(major) << 16) | (uint32_t)(minor)))
 #define LLMRT_ABI_MAJOR(version) ((uint32_t)(version) >> 16)
 #define LLMRT_ABI_MINOR(version) ((uint32_t)(version)&0xFFFFu)
 #define LLMRT_ABI_VERSION_MAJOR 2
@@ -53,18 +54,18 @@ extern "C" {
 /* ---- Status -------------------------------------------------------------------------------- */
 
 typedef int32_t llmrt_status;
-#define LLMRT_OK 0            /* the call completed */
-#define LLMRT_FAILED 1        /* the call failed; a message was sent through sink->error */
-#define LLMRT_CANCELLED 2     /* the call stopped because the sink asked it to */
-#define LLMRT_BAD_REQUEST 3   /* the prompt or its options were not acceptable */
-#define LLMRT_KEY_REJECTED 4  /* the provider refused the key it was given (eg: HTTP 401/403) */
-#define LLMRT_UNAVAILABLE 5   /* the provider could not be reached or is overloaded; retry later */
+#define LLMRT_OK 0           /* the call completed */
+#define LLMRT_FAILED 1       /* the call failed; a message was sent through sink->error */
+#define LLMRT_CANCELLED 2    /* the call stopped because the sink asked it to */
+#define LLMRT_BAD_REQUEST 3  /* the prompt or its options were not acceptable */
+#define LLMRT_KEY_REJECTED 4 /* the provider refused the key it was given (eg: HTTP 401/403) */
+#define LLMRT_UNAVAILABLE 5  /* the provider could not be reached or is overloaded; retry later */
 
 /* ---- Plain data ---------------------------------------------------------------------------- */
 
 /* A borrowed UTF-8 string: `data` need not be NUL-terminated. Same layout as v1. */
 typedef struct llmrt_str {
-  const char *data; /* eg: "Hello"; may be NULL only when size == 0 */
+  const char* data; /* eg: "Hello"; may be NULL only when size == 0 */
   size_t size;      /* eg: 5, in bytes */
 } llmrt_str;
 
@@ -73,9 +74,9 @@ typedef struct llmrt_str {
 typedef struct llmrt_host_info {
   uint32_t struct_size;     /* sizeof(llmrt_host_info), mandatory */
   uint32_t abi_version;     /* newest ABI the host speaks, eg: LLMRT_ABI_VERSION, mandatory */
-  const char *host_name;    /* eg: "llmrt", mandatory */
-  const char *host_version; /* eg: "0.1.0", mandatory */
-  const char *user_dir;     /* eg: "/home/ann/.config/llmrt"; where a plugin may read its config */
+  const char* host_name;    /* eg: "llmrt", mandatory */
+  const char* host_version; /* eg: "0.1.0", mandatory */
+  const char* user_dir;     /* eg: "/home/ann/.config/llmrt"; where a plugin may read its config */
 } llmrt_host_info;
 
 /* One prompt. Borrowed for the duration of the execute call only. Same layout as v1. */
@@ -109,30 +110,30 @@ typedef struct llmrt_credential {
 } llmrt_credential;
 
 /* True when `credential` (a pointer) was written by a host that knows `field`. */
-#define LLMRT_CREDENTIAL_HAS(credential, field)                                   \
-  ((credential)->struct_size >=                                                    \
-   offsetof(llmrt_credential, field) + sizeof(((llmrt_credential *)0)->field))
+#define LLMRT_CREDENTIAL_HAS(credential, field) \
+  ((credential)->struct_size >=                 \
+   offsetof(llmrt_credential, field) + sizeof(((llmrt_credential*)0)->field))
 
 /* Where a call's output goes. Owned by the host, valid only during the execute call, and only to be
  * used from the thread that is running that call. Same layout as v1. */
 typedef struct llmrt_sink {
   uint32_t struct_size; /* sizeof(llmrt_sink) */
-  void *host_data;      /* opaque; pass it back to every function below */
+  void* host_data;      /* opaque; pass it back to every function below */
 
   /* Delivers a chunk of output; the host copies it before returning.
    * Returns 0 to go on, non-zero when the host wants the plugin to stop: the plugin then returns
    * LLMRT_CANCELLED as soon as it can.
    * [thread executing the call] */
-  int (*write)(void *host_data, const char *data, size_t size);
+  int (*write)(void* host_data, const char* data, size_t size);
 
   /* Records a UTF-8 error message for the current call; the host copies it. Call it before
    * returning any status other than LLMRT_OK or LLMRT_CANCELLED. Never put a key in it.
    * [thread executing the call] */
-  void (*error)(void *host_data, const char *message, size_t size);
+  void (*error)(void* host_data, const char* message, size_t size);
 
   /* Returns non-zero once the host wants the call to stop; poll it while waiting on I/O.
    * [thread executing the call] */
-  int (*should_stop)(void *host_data);
+  int (*should_stop)(void* host_data);
 } llmrt_sink;
 
 /* ---- Models -------------------------------------------------------------------------------- */
@@ -148,47 +149,48 @@ typedef struct llmrt_model llmrt_model;
 
 /* One model a plugin offers. Owned by the plugin, valid until it is unloaded. */
 struct llmrt_model {
-  uint32_t struct_size;            /* sizeof(llmrt_model), mandatory */
-  const char *id;                  /* eg: "gpt-4o-mini", mandatory, unique across all plugins */
-  const char *display_name;        /* eg: "GPT-4o mini", optional (NULL) */
-  const char *options_schema_json; /* JSON schema of options, eg: "{\"type\":\"object\"}", optional */
-  void *model_data;                /* the plugin's own, passed back unchanged; optional */
+  uint32_t struct_size;     /* sizeof(llmrt_model), mandatory */
+  const char* id;           /* eg: "gpt-4o-mini", mandatory, unique across all plugins */
+  const char* display_name; /* eg: "GPT-4o mini", optional (NULL) */
+  const char*
+      options_schema_json; /* JSON schema of options, eg: "{\"type\":\"object\"}", optional */
+  void* model_data;        /* the plugin's own, passed back unchanged; optional */
 
   /* Runs one prompt without a key. `prompt` and `out` are borrowed for this call only.
    * Must not throw or longjmp across the boundary. Mandatory, even for a model that requires a
    * key (it then reports LLMRT_BAD_REQUEST with a message); the host never calls it for such a
    * model in practice.
    * [any host thread; concurrently with other calls only if LLMRT_CAP_REENTRANT] */
-  llmrt_status (*execute)(const llmrt_model *model, const llmrt_prompt *prompt,
-                          const llmrt_sink *out);
+  llmrt_status (*execute)(const llmrt_model* model, const llmrt_prompt* prompt,
+                          const llmrt_sink* out);
 
   /* ---- fields below are new in v2 ---- */
 
-  const char *key_name;    /* keys-file entry, eg: "openai"; mandatory with ACCEPTS_KEY, else NULL */
-  const char *key_env_var; /* eg: "OPENAI_API_KEY"; optional (NULL) */
+  const char* key_name; /* keys-file entry, eg: "openai"; mandatory with ACCEPTS_KEY, else NULL */
+  const char* key_env_var; /* eg: "OPENAI_API_KEY"; optional (NULL) */
   uint64_t capabilities;   /* LLMRT_CAP_* bits */
 
   /* Runs one prompt with the key in `key`. Present (non-NULL) exactly when the model sets
    * LLMRT_CAP_ACCEPTS_KEY. `key` is borrowed for this call only and wiped by the host afterwards.
    * [any host thread; concurrently with other calls only if LLMRT_CAP_REENTRANT] */
-  llmrt_status (*execute_with_key)(const llmrt_model *model, const llmrt_prompt *prompt,
-                                   const llmrt_credential *key, const llmrt_sink *out);
+  llmrt_status (*execute_with_key)(const llmrt_model* model, const llmrt_prompt* prompt,
+                                   const llmrt_credential* key, const llmrt_sink* out);
 };
 
 /* ---- The plugin ---------------------------------------------------------------------------- */
 
 /* The plugin as a whole. Owned by the plugin, valid until it is unloaded. Same layout as v1. */
 typedef struct llmrt_plugin {
-  uint32_t struct_size;  /* sizeof(llmrt_plugin), mandatory */
-  uint32_t abi_version;  /* the version this struct follows, eg: LLMRT_ABI_VERSION */
-  const char *name;      /* eg: "openai", mandatory */
-  const char *version;   /* eg: "1.2.0", mandatory */
-  size_t model_count;    /* number of entries in `models`; may be 0 */
-  const llmrt_model *const *models; /* array of model_count pointers, none NULL */
+  uint32_t struct_size;             /* sizeof(llmrt_plugin), mandatory */
+  uint32_t abi_version;             /* the version this struct follows, eg: LLMRT_ABI_VERSION */
+  const char* name;                 /* eg: "openai", mandatory */
+  const char* version;              /* eg: "1.2.0", mandatory */
+  size_t model_count;               /* number of entries in `models`; may be 0 */
+  const llmrt_model* const* models; /* array of model_count pointers, none NULL */
 
   /* Looks up an optional extension by id, eg: "llmrt.example/1". Returns NULL for any id it does
    * not know. [any thread] optional (NULL) */
-  const void *(*get_extension)(const char *id);
+  const void* (*get_extension)(const char* id);
 } llmrt_plugin;
 
 /* The entry point every plugin exports, `extern "C"`, under LLMRT_ENTRY_SYMBOL:
@@ -203,8 +205,8 @@ typedef struct llmrt_plugin {
  * stores its own version and returns NULL; the host then reports that a newer llmrt is needed.
  * `host` is borrowed for this call only.
  * [called once per load, on the loading thread, before any other function of the plugin] */
-typedef const llmrt_plugin *(*llmrt_entry_fn)(const llmrt_host_info *host,
-                                              uint32_t *plugin_abi_version);
+typedef const llmrt_plugin* (*llmrt_entry_fn)(const llmrt_host_info* host,
+                                              uint32_t* plugin_abi_version);
 
 #ifdef __cplusplus
 }
