@@ -24,6 +24,7 @@ class AccessLog {
   // Writes to `out` (not owned; nullptr: logging off). Thread-safe: each record is one write.
   explicit AccessLog(std::FILE* out) : out_(out) {}
   void write(const AccessRecord& record);
+  bool enabled() const { return out_ != nullptr; }
 
  private:
   std::FILE* out_;

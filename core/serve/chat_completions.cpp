@@ -310,7 +310,8 @@ void handle_chat_completions(GatewayContext& context, const httplib::Request& re
   };
   try {
     std::optional<Key> bearer = take_client_key(request);
-    if (bearer) {
+    // Only a log shows a fingerprint: with none on, do not spend a hash on it.
+    if (bearer && (context.access_log.enabled() || context.audit)) {
       record.key_fingerprint = context.fingerprint(*bearer);
       audit.key_fingerprint = record.key_fingerprint;
     }
