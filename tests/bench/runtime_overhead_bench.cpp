@@ -65,12 +65,14 @@ constexpr const char* kStoredKey = "sk-bench-keys-file-0123456789abcdefghijklmno
 struct StringSink {
   std::string text;
 
-  static int write(void* host_data, const char* data, std::size_t size) {
+  // Called by plugin code, some of it C: nothing may throw through it (a failed append ends the
+  // benchmark with std::terminate, which is what a benchmark should do).
+  static int write(void* host_data, const char* data, std::size_t size) noexcept {
     static_cast<StringSink*>(host_data)->text.append(data, size);
     return 0;
   }
-  static void error(void*, const char*, std::size_t) {}
-  static int should_stop(void*) { return 0; }
+  static void error(void*, const char*, std::size_t) noexcept {}
+  static int should_stop(void*) noexcept { return 0; }
 
   llmrt_sink sink() { return {sizeof(llmrt_sink), this, &write, &error, &should_stop}; }
   llmrt_v1_sink v1_sink() { return {sizeof(llmrt_v1_sink), this, &write, &error, &should_stop}; }
