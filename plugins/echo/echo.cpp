@@ -1,7 +1,7 @@
 // echo: the bundled offline model. Replies with the prompt text exactly, streamed word by word.
 // When a key reached it, it adds one final line `key-sha256: <12 hex digits>` so callers and tests
 // can see *which* key arrived without the key ever being printed.
-#include <openssl/sha.h>
+#include <openssl/evp.h>
 #include <llmrt/sdk.hpp>
 
 #include <boost/json.hpp>
@@ -45,11 +45,21 @@ EchoOptions parse_options(std::string_view json) {
 }
 
 std::string key_fingerprint(std::string_view key) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), digest);
-  char hex[13];
-  for (int i = 0; i < 6; ++i) std::snprintf(hex + 2 * i, 3, "%02x", digest[i]);
-  return std::string(hex, 12);
+  // Fetched once: OpenSSL 3 looks the algorithm up again on every one-shot SHA256() call.
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (sha256 == nullptr ||
+      EVP_Digest(key.data(), key.size(), digest, &length, sha256, nullptr) != 1) {
+    throw llmrt::sdk::Error("SHA-256 is unavailable");
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex(12, '0');
+  for (int i = 0; i < 6; ++i) {
+    hex[2 * i] = kHex[digest[i] >> 4];
+    hex[2 * i + 1] = kHex[digest[i] & 0x0F];
+  }
+  return hex;
 }
 
 // Writes `text` one word (with the spaces after it) at a time, pausing if asked.
