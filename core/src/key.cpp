@@ -84,7 +84,17 @@ std::string sha256_prefix(std::string_view bytes) {
   return hex;
 }
 
+bool is_valid_key(std::string_view key) noexcept {
+  if (key.empty() || key.size() > kMaxKeySize) return false;
+  for (const char c : key) {
+    if (static_cast<unsigned char>(c) < 0x21 || static_cast<unsigned char>(c) > 0x7E) return false;
+  }
+  return true;
+}
+
 void validate_key(std::string_view key, std::string_view what) {
+  // Runs on every call that sends a key: the message is only built for a key that fails.
+  if (is_valid_key(key)) return;
   const std::string from(what);
   if (key.empty()) throw Error(ErrorCode::key_invalid, from + " is empty");
   if (key.size() > kMaxKeySize) {

@@ -209,3 +209,31 @@ TEST(ValidateKey, AcceptsOrdinaryKeys) {
 
 }  // namespace
 }  // namespace llmrt
+
+namespace llmrt {
+namespace {
+
+// is_valid_key is the fast path validate_key takes: the two must never disagree.
+TEST(KeyValidation, IsValidKeyAgreesWithValidateKey) {
+  const std::string samples[] = {"sk-ok",
+                                 "",
+                                 "sk has space",
+                                 "sk\nline",
+                                 std::string(4096, 'k'),
+                                 std::string(4097, 'k'),
+                                 "caf\xC3\xA9",
+                                 std::string("nul\0byte", 8),
+                                 "~!@#$%^&*()_+"};
+  for (const std::string& key : samples) {
+    bool threw = false;
+    try {
+      validate_key(key, "the sample");
+    } catch (const Error&) {
+      threw = true;
+    }
+    EXPECT_EQ(is_valid_key(key), !threw) << "a key of " << key.size() << " bytes";
+  }
+}
+
+}  // namespace
+}  // namespace llmrt

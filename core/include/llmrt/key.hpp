@@ -74,6 +74,9 @@ inline constexpr std::size_t kMaxKeySize = 4096;
 // contains the key itself.
 void validate_key(std::string_view key, std::string_view what);
 
+// The same rule without an error: true when `key` is acceptable.
+bool is_valid_key(std::string_view key) noexcept;
+
 // The first 12 hex digits of SHA-256 of `bytes`, eg: "3f2a9c01b7de".
 std::string sha256_prefix(std::string_view bytes);
 
