@@ -90,6 +90,11 @@ typedef struct llmrt_prompt {
 /* The caller wants output as it is produced (several write calls). A plugin may ignore it. */
 #define LLMRT_PROMPT_STREAM (1u << 0)
 
+/* The longest key and the longest session token a host ever passes, in bytes (the host refuses
+ * longer ones before any call): size a plugin's buffers by them. */
+#define LLMRT_MAX_KEY_SIZE 4096
+#define LLMRT_MAX_SESSION_TOKEN_SIZE 16384
+
 /* The key for one call. Owned by the host and borrowed for that call only: the host wipes it when
  * the call returns. A plugin must not store the pointer or copy the bytes beyond the call, must not
  * log it, and must not put it in an error message.
@@ -97,12 +102,14 @@ typedef struct llmrt_prompt {
  * host passes only `key`), eg: LLMRT_CREDENTIAL_HAS(credential, session_token). */
 typedef struct llmrt_credential {
   uint32_t struct_size; /* sizeof(llmrt_credential) as the host compiled it, mandatory */
-  llmrt_str key;        /* eg: "sk-..."; non-empty printable ASCII without spaces, <= 4096 bytes */
+  llmrt_str key; /* eg: "sk-..."; non-empty printable ASCII without spaces, <= LLMRT_MAX_KEY_SIZE */
 
   /* ---- fields below are new in 2.1 ---- */
 
   /* A short-lived session token that goes with the key (a composite credential), eg: sent in an
-   * extra header; empty (size 0) when there is none. Same rules and lifetime as `key`. */
+   * extra header; empty (size 0) when there is none. Printable ASCII without spaces, at most
+   * LLMRT_MAX_SESSION_TOKEN_SIZE (16384) bytes (a JWT or a cloud session token can pass 4096);
+   * same lifetime as `key`. */
   llmrt_str session_token;
   /* When the credential stops being valid, in seconds since the Unix epoch; 0 when it does not
    * expire. The host never passes a credential that has already expired. */
