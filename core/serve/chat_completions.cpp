@@ -178,6 +178,13 @@ std::optional<Key> authenticate(GatewayContext& context, std::optional<Key> bear
             "tenant_revoked");
       case Denial::key_id:
         throw unauthorized("the session key has been revoked", "session_key_revoked");
+      case Denial::unavailable:  // fail closed; the operator's log says why
+        throw Refusal{503,
+                      "server_error",
+                      "deny_list_unavailable",
+                      "the gateway cannot check revocations right now; retry later",
+                      "",
+                      "deny_list_unavailable"};
       case Denial::none:
         break;
     }

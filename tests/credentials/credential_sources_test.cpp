@@ -3,6 +3,9 @@
 // command, broken sources, a malformed file, the per-call key winning, and LLMRT_KEY_REJECTED
 // invalidating the command's cache.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <functional>
 #include <llmrt/llmrt.hpp>
 
 #include <optional>
@@ -453,13 +456,44 @@ TEST_F(CredentialSources, FileWritableByOthersIsRefused) {
   env_.set(kEnvVar, kEnvKey);
   const Error error = prompt_error();
   EXPECT_EQ(error.code(), ErrorCode::credential_source);
-  EXPECT_TRUE(test::contains(error.what(), "writable by group or others (mode 0666)"))
+  EXPECT_TRUE(test::contains(error.what(), "permissions 0666")) << error.what();
+  EXPECT_TRUE(test::contains(error.what(), "must not be writable by group or others"))
       << error.what();
   EXPECT_TRUE(test::contains(error.what(), "chmod go-w")) << error.what();
 
   ::chmod((dir_.path() / "credentials.json").c_str(), 0644);  // readable by others is fine
   runtime_.reset();
   expect_key(prompt(), KeySource::environment, kEnvKey);
+}
+
+// Before: a credentials.json of another user (mode 0644) was accepted, and the command it names
+// ran as the caller. A symbolic link or a FIFO is refused too (the FIFO without blocking).
+TEST_F(CredentialSources, FileOfAnotherUserALinkOrAFifoIsRefused) {
+  const std::filesystem::path path = dir_.path() / "credentials.json";
+  const std::filesystem::path real = dir_.path() / "real.json";
+  const std::vector<std::pair<std::string, std::function<void()>>> cases = {
+      {"owned by uid 65534",
+       [&] {
+         configure(R"(["command"])", R"("command": )" + command());
+         ASSERT_EQ(::chown(path.c_str(), 65534, static_cast<gid_t>(-1)), 0);
+       }},
+      {"symbolic link",
+       [&] {
+         test::write_file(real, R"({"cred-check": {"sources": ["environment"]}})");
+         std::filesystem::create_symlink(real, path);
+       }},
+      {"is a FIFO", [&] { ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0); }},
+  };
+  for (const auto& [expected, make] : cases) {
+    SCOPED_TRACE(expected);
+    std::filesystem::remove(path);
+    make();
+    runtime_.reset();
+    const Error error = prompt_error();
+    EXPECT_EQ(error.code(), ErrorCode::credential_source);
+    EXPECT_TRUE(test::contains(error.what(), expected)) << error.what();
+    EXPECT_FALSE(std::filesystem::exists(count_file())) << "the command ran";
+  }
 }
 
 }  // namespace
