@@ -2,6 +2,7 @@
 // 3339 reader.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <llmrt/plugin.h>
 #include <signal.h>
 #include <unistd.h>
 #include <llmrt/error.hpp>
@@ -250,6 +251,22 @@ TEST(CommandOutput, AcceptsTheDocumentedShapes) {
   ASSERT_TRUE(full.credential) << full.error;
   EXPECT_EQ(full.credential->session_token.reveal(), "tok-1");
   EXPECT_EQ(*full.credential->expires_at, test::FakeClock::start());
+}
+
+// The one session-token limit, LLMRT_MAX_SESSION_TOKEN_SIZE (plugin.h, docs/abi.md, docs/keys.md,
+// the conformance check keys.largest_credential): at it is accepted, one byte over is refused.
+TEST(CommandOutput, TheSessionTokenLimitIsTheAbisOneNumber) {
+  EXPECT_EQ(LLMRT_MAX_SESSION_TOKEN_SIZE, 16384);
+  const auto output = [](std::size_t token_size) {
+    return R"({"key": "sk-k", "token": ")" + std::string(token_size, 't') + R"("})";
+  };
+  const FetchResult at_limit = parse_command_output(output(LLMRT_MAX_SESSION_TOKEN_SIZE));
+  ASSERT_TRUE(at_limit.credential) << at_limit.error;
+  EXPECT_EQ(at_limit.credential->session_token.reveal().size(), LLMRT_MAX_SESSION_TOKEN_SIZE);
+  const FetchResult over = parse_command_output(output(LLMRT_MAX_SESSION_TOKEN_SIZE + 1));
+  EXPECT_FALSE(over.credential);
+  EXPECT_TRUE(test::contains(over.error, "0 to 16384 bytes")) << over.error;
+  EXPECT_FALSE(test::contains(over.error, "tttttttt")) << over.error;
 }
 
 TEST(CommandOutput, RefusesEverythingElseWithoutEchoingIt) {
