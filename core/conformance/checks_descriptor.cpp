@@ -212,7 +212,8 @@ Result no_unknown_bits(Context& ctx) {
     if (unknown != 0) {
       char hex[32];
       std::snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(unknown));
-      return std::string("it sets capability bits that ABI 2.0 does not define: ") + hex;
+      return "it sets capability bits that ABI " + version_string(LLMRT_ABI_VERSION) +
+             " does not define: " + hex;
     }
     return std::nullopt;
   });
@@ -297,7 +298,7 @@ std::vector<Check> descriptor_checks() {
        "execute_with_key too (SDK: requires_key = true with the keyed execute)",
        after_negotiation, requires_implies_accepts},
       {"capabilities.no_unknown_bits",
-       "a plugin answering ABI 2.0 sets no capability bits beyond the five 2.0 defines",
+       "a plugin sets no capability bits beyond the LLMRT_CAP_* defines of the ABI it answers",
        "set only LLMRT_CAP_* bits of the ABI version you answer; a bit added in 2.x needs an "
        "answer "
        "of 2.x",

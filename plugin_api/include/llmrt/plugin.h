@@ -150,7 +150,7 @@ typedef struct llmrt_sink {
 #define LLMRT_CAP_REQUIRES_KEY (1ull << 1)  /* fails without a key; needs ACCEPTS_KEY too */
 #define LLMRT_CAP_STREAMING (1ull << 2)     /* writes output in several chunks as it comes */
 #define LLMRT_CAP_REENTRANT (1ull << 3)     /* may run several calls at once on any threads */
-#define LLMRT_CAP_DETERMINISTIC (1ull << 4) /* same prompt and options give the same output */
+#define LLMRT_CAP_DETERMINISTIC (1ull << 4) /* same prompt, options and key: same output */
 
 typedef struct llmrt_model llmrt_model;
 
