@@ -260,7 +260,8 @@ void KeysFile::set(std::string_view name, const Key& key) const {
 
 bool KeysFile::remove(std::string_view name) const {
   validate_key_name(name);
-  if (!std::filesystem::exists(path_)) return false;
+  std::error_code ignored;
+  if (!std::filesystem::exists(std::filesystem::symlink_status(path_, ignored))) return false;
   check_directory(path_);
   const UpdateLock lock(path_);
   KeysDocument document;
