@@ -87,9 +87,12 @@ std::optional<Credential::Clock::time_point> parse_rfc3339(std::string_view text
       sys_days(date) + hours(hour) + minutes(minute) + seconds(second) - offset;
   const auto latest = floor<seconds>(Clock::time_point::max());
   const auto earliest = ceil<seconds>(Clock::time_point::min());
-  if (instant >= latest) return Clock::time_point::max();
-  if (instant <= earliest) return Clock::time_point::min();
-  return time_point_cast<Clock::duration>(instant) + duration_cast<Clock::duration>(fraction);
+  if (instant > latest) return Clock::time_point::max();
+  if (instant < earliest) return Clock::time_point::min();
+  const Clock::time_point whole = time_point_cast<Clock::duration>(instant);
+  const auto part = duration_cast<Clock::duration>(fraction);  // 0 <= part < 1 s
+  if (part > Clock::time_point::max() - whole) return Clock::time_point::max();
+  return whole + part;
 }
 
 std::string format_rfc3339(Credential::Clock::time_point when) {
