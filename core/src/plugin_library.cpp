@@ -6,6 +6,7 @@
 #include <llmrt/keys_file.hpp>
 
 #include <algorithm>
+#include <boost/core/demangle.hpp>
 #include <boost/dll/library_info.hpp>
 #include <boost/dll/shared_library.hpp>
 #include <cstddef>
@@ -323,7 +324,7 @@ std::string describe_current_exception() {
   try {
     throw;
   } catch (const std::exception& error) {
-    said = "an exception (" + std::string(typeid(error).name()) + "): " + error.what();
+    said = boost::core::demangle(typeid(error).name()) + ": " + error.what();
   } catch (...) {
     said = "an exception that is not a std::exception";
   }
@@ -364,7 +365,7 @@ void PluginLibrary::bind(const std::filesystem::path& path, const HostIdentity& 
   }
   if (thrown) {
     fail(LoadErrorKind::invalid_descriptor, path,
-         "its entry point let " + *thrown + " escape through the C ABI (a contract breach)");
+         "its entry point threw through the C ABI (a contract breach): " + *thrown);
   }
   const std::uint32_t plugin_major = LLMRT_ABI_MAJOR(answered);
   if (plugin_major > LLMRT_ABI_MAJOR(host.abi_version)) {

@@ -239,7 +239,7 @@ TEST_F(PluginsOnTheCommandLine, PluginsListsThrowingEntryPointsAsSkippedAndExits
     EXPECT_TRUE(contains(result.err, "skipped plugin")) << result.err;
     EXPECT_TRUE(contains(result.err, file)) << result.err;
   }
-  EXPECT_TRUE(contains(result.err, "entry point let")) << result.err;
+  EXPECT_TRUE(contains(result.err, "entry point threw")) << result.err;
   EXPECT_TRUE(contains(result.out, "echo")) << result.out;
 }
 
