@@ -137,9 +137,10 @@ void ThreadPool::shutdown() {
     std::unique_lock lock(s.mutex);
     s.stopping = true;
     s.available.notify_all();
-    if (own != workers_.end()) {
+    if (own != workers_.end() && workers_.size() > 1) {
       // The calling task counts as running; tasks behind it on its own serial lane cannot start
-      // before it returns, so they are not waited for (this worker runs them afterwards).
+      // before it returns, so they are not waited for (this worker runs them afterwards). With no
+      // other worker, nothing could run meanwhile: this worker runs every queued task afterwards.
       s.changed.wait(lock, [&] {
         std::size_t behind_own_lane = 0;
         for (const auto& [id, lane] : s.lanes) {

@@ -48,8 +48,8 @@ class ThreadPool {
   // Takes no more tasks, lets every queued and running one finish, then joins the workers. Called
   // from one of its own workers (eg: a task dropped the last owner of the pool), it never joins
   // that thread: it waits for every task but the calling one and those queued behind it on its
-  // serial lane, which that worker runs once its current task returns; the worker then exits on its
-  // own. Idempotent; thread-safe.
+  // serial lane (or, with a single worker, every queued task), which that worker runs once its
+  // current task returns; the worker then exits on its own. Idempotent; thread-safe.
   void shutdown();
 
   LaneLoad load(const void* lane_id) const;

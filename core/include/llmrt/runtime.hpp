@@ -100,7 +100,8 @@ class RuntimeState;  // internal
 // moment it begins, prompt_async on its models throws Error(usage). It may be destroyed on any
 // thread, including one of its own workers (eg: from an on_chunk callback, or when such a callback
 // held its last owner): it then waits for every other call, never joins the calling worker, and the
-// calls queued behind the calling one on that model's queue run on that worker after it returns.
+// calls queued behind the calling one on that model's queue (with async_threads == 1: every queued
+// call) run on that worker after it returns.
 // Models it handed out stay usable for synchronous prompts after it is gone.
 //
 // Plugins are loaded once per process: every Runtime (and inspect) shares a plugin already loaded
