@@ -1,5 +1,6 @@
-/* bad_short_model: model #0 is a struct of 4 bytes (struct_size 4, nothing else), placed at the
- * very end of a readable page with an inaccessible page right after it.
+/* bad_short_model: model #0 says struct_size 4 and is placed 8 bytes (its alignment) before the end
+ * of a readable page, with an inaccessible page right after it: only struct_size and padding are
+ * there.
  *
  * Contract breach: the struct is smaller than any model the ABI defines. The host must read
  * nothing but struct_size before refusing it (invalid_descriptor); reading `id` or `execute`
@@ -26,16 +27,17 @@ static const llmrt_plugin plugin = {
     .get_extension = NULL,
 };
 
-/* The 4-byte model at the end of page one; page two cannot be touched. Made once per load. */
+/* The short model at the end of page one; page two cannot be touched. Made once per load. */
 static const llmrt_model* make_short_model(void) {
   const size_t page = (size_t)sysconf(_SC_PAGESIZE);
   unsigned char* pages =
       mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   const uint32_t size = 4;
   if (pages == MAP_FAILED) return NULL;
-  memcpy(pages + page - sizeof size, &size, sizeof size);
+  unsigned char* const model = pages + page - 8; /* aligned for the struct's pointers */
+  memcpy(model, &size, sizeof size);
   mprotect(pages + page, page, PROT_NONE);
-  return (const llmrt_model*)(const void*)(pages + page - sizeof size);
+  return (const llmrt_model*)(const void*)model;
 }
 
 LLMRT_EXPORT const llmrt_plugin* llmrt_plugin_entry(const llmrt_host_info* host,
