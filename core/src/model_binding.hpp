@@ -15,12 +15,21 @@
 
 namespace llmrt {
 
+// Owned by its PluginLibrary, and shared (through aliasing shared_ptrs that keep the library
+// mapped) by every Runtime, Model and inspection in the process: its serialization is process-wide.
+//
+// Threading: every member may be called from any thread.
 class ModelBinding {
  public:
-  ModelBinding(ModelInfo info, OptionsSchema schema, std::shared_ptr<const PluginLibrary> library,
-               const llmrt_model* model);
-  ModelBinding(ModelInfo info, OptionsSchema schema, std::shared_ptr<const PluginLibrary> library,
-               const llmrt_v1_model* legacy_model);
+  // The model's functions, read once at load: calls go through these copies only.
+  struct Functions {
+    decltype(llmrt_model::execute) execute = nullptr;
+    decltype(llmrt_model::execute_with_key) execute_with_key = nullptr;
+  };
+
+  ModelBinding(ModelInfo info, OptionsSchema schema, const llmrt_model* model, Functions functions);
+  ModelBinding(ModelInfo info, OptionsSchema schema, const llmrt_v1_model* legacy_model,
+               decltype(llmrt_v1_model::execute) legacy_execute);
 
   const ModelInfo& info() const { return info_; }
   const OptionsSchema& schema() const { return schema_; }
@@ -42,10 +51,11 @@ class ModelBinding {
 
   ModelInfo info_;
   OptionsSchema schema_;
-  std::shared_ptr<const PluginLibrary> library_;  // keeps the code below mapped
-  const llmrt_model* model_ = nullptr;            // ABI v2
+  const llmrt_model* model_ = nullptr;            // ABI v2; passed back to its functions
+  Functions functions_;                           // ABI v2
   const llmrt_v1_model* legacy_model_ = nullptr;  // ABI v1
-  mutable std::mutex serial_;                     // held around calls unless reentrant
+  decltype(llmrt_v1_model::execute) legacy_execute_ = nullptr;
+  mutable std::mutex serial_;  // held around calls unless reentrant; one per model per process
 };
 
 }  // namespace llmrt

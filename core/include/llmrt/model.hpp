@@ -5,6 +5,7 @@
 #include <llmrt/key.hpp>
 #include <llmrt/response.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -87,8 +88,19 @@ class Model {
   Response prompt(std::string_view text, PromptOptions options = {}) const;
 
   // Queues one prompt on the runtime's bounded thread pool. Throws Error(busy) when the queue is
-  // full, and Error(usage) once the Runtime that made this model is gone.
+  // full, and Error(usage) once the Runtime that made this model is being destroyed or gone.
+  // Each model has its own queue in the pool: calls of a model that is not reentrant run one at a
+  // time and occupy at most one worker, so they never hold up other models' calls.
   AsyncResponse prompt_async(std::string text, PromptOptions options = {}) const;
+
+  // prompt_async calls of this model (all its instances in the Runtime that made this handle)
+  // waiting for a worker, and running: for per-model admission, eg: a gateway that refuses a model
+  // whose queue is long while others still have room. All zero once the Runtime is gone.
+  struct AsyncLoad {
+    std::size_t queued = 0;
+    std::size_t running = 0;
+  };
+  AsyncLoad async_load() const;
 
   // Legacy: sets a key on this instance (for a shared get_model() handle, on the shared model).
   // Kept for compatibility with llm's `model.key = ...`; it never overrides a per-call key. Prefer
