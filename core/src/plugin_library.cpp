@@ -137,6 +137,9 @@ std::shared_ptr<const ModelBinding> bind_v2_model(const std::filesystem::path& p
   info.streaming = (caps & LLMRT_CAP_STREAMING) != 0;
   info.reentrant = (caps & LLMRT_CAP_REENTRANT) != 0;
   info.deterministic = (caps & LLMRT_CAP_DETERMINISTIC) != 0;
+  // A bit a plugin's own ABI did not define means nothing: only 2.2+ may claim conversations.
+  info.conversation =
+      (caps & LLMRT_CAP_CONVERSATION) != 0 && plugin.abi_version >= LLMRT_ABI_MAKE_VERSION(2, 2);
   const bool has_keyed = model->execute_with_key != nullptr;
   if (info.accepts_key && !has_keyed) {
     fail(LoadErrorKind::capability_mismatch, path,
