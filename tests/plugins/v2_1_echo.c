@@ -68,6 +68,6 @@ static const llmrt_v2_1_plugin v21_plugin = {
 LLMRT_V2_1_EXPORT const llmrt_v2_1_plugin* llmrt_plugin_entry(const llmrt_v2_1_host_info* host,
                                                               uint32_t* plugin_abi_version) {
   *plugin_abi_version = LLMRT_V2_1_ABI_VERSION;
-  if (host == NULL || LLMRT_V2_1_ABI_MAJOR(host->abi_version) != 2) return NULL;
+  if (host == NULL || LLMRT_V2_1_ABI_MAJOR(host->abi_version) < 2) return NULL;
   return &v21_plugin;
 }
