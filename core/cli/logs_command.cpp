@@ -8,6 +8,8 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include <boost/json.hpp>
 
 #include "cli_output.hpp"
@@ -76,12 +78,9 @@ void print_response(const log::LoggedResponse& r, bool terminal, bool show_usage
 }  // namespace
 
 int run_logs(const LogsArgs& args) {
-  RuntimeConfig config;
-  config.load_bundled_plugins = false;  // reading the log loads no plugin
-  config.use_plugin_path_env = false;
-  config.load_user_plugins = false;
-  const Runtime runtime(config);
-  const std::filesystem::path& user_dir = runtime.user_dir();
+  // Reading the log needs no runtime: no plugin is loaded, no key or credential file is read.
+  const std::filesystem::path user_dir =
+      default_user_dir([](const char* name) { return std::getenv(name); });
   const std::filesystem::path path = log::log_path(user_dir);
   try {
     switch (args.action) {

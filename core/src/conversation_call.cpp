@@ -71,6 +71,7 @@ void UsageReport::report(const llmrt_usage* usage) noexcept {
 
 void UsageReport::add_warnings(const std::string& model_id,
                                std::vector<std::string>& warnings) const {
+  if (!reported_twice_ && !wrote_after_ && !malformed_) return;  // the usual case: no string built
   const std::string who = "model '" + model_id + "' ";
   if (reported_twice_) {
     warnings.push_back(who + "reported its usage more than once; the first report was kept");
