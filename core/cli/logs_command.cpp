@@ -124,8 +124,8 @@ int run_logs(const LogsArgs& args) {
         .limit = args.count, .model = args.model, .text = args.query, .conversation_id = args.cid};
     if (args.continue_latest) {
       const std::optional<std::string> latest = prompt_log.latest_conversation_id();
-      if (!latest) {
-        print_json(boost::json::array());
+      if (!latest) {  // an empty log: nothing to show
+        if (args.json) print_json(boost::json::array());
         return kExitOk;
       }
       query.conversation_id = *latest;
