@@ -17,7 +17,7 @@ build_type="${BUILD_TYPE:-RelWithDebInfo}"
 packages=(
   build-essential cmake pkg-config
   libboost1.81-dev libboost-json1.81-dev
-  libcpp-httplib-dev libcli11-dev libssl-dev
+  libcpp-httplib-dev libcli11-dev libssl-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 

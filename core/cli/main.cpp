@@ -95,6 +95,59 @@ int main(int argc, char** argv) {
   prompt->add_flag("--no-stream", prompt_args.no_stream,
                    "Print the reply only once it is complete");
   prompt->add_flag("--async", prompt_args.async, "Run the prompt on the runtime's thread pool");
+  // Conversations and the log, shared by prompt and chat.
+  const auto add_conversation_flags = [](CLI::App* command, PromptArgs& args) {
+    command->add_option("-s,--system", args.system, "System prompt")->type_name("SYSTEM");
+    CLI::Option* latest = command->add_flag("-c,--continue", args.continue_latest,
+                                            "Continue the latest logged conversation");
+    command->add_option("--cid", args.cid, "Continue the logged conversation with this id")
+        ->type_name("ID")
+        ->excludes(latest);
+    command->add_flag("--no-log", args.no_log, "Do not write to the log (logs.db)");
+  };
+  add_conversation_flags(prompt, prompt_args);
+
+  // llmrt chat
+  PromptArgs chat_args;
+  CLI::App* chat = app.add_subcommand("chat", "Hold an interactive conversation with a model");
+  chat->add_option("-m,--model", chat_args.model, "Model id (default: llmrt models default)")
+      ->type_name("MODEL");
+  CLI::Option* chat_key_option =
+      chat->add_option("--key", key_value, "API key for this session only (used literally)")
+          ->type_name("KEY");
+  CLI::Option* chat_key_file_option =
+      chat->add_option("--key-file", key_file, "Read the API key for this session from FILE")
+          ->type_name("FILE");
+  CLI::Option* chat_key_name_option =
+      chat->add_option("--key-name", chat_args.key_name, "Use the stored key NAME")
+          ->type_name("NAME");
+  chat_key_option->excludes(chat_key_file_option)->excludes(chat_key_name_option);
+  chat_key_file_option->excludes(chat_key_name_option);
+  chat->add_option("-o,--option", chat_args.options, "Model option NAME VALUE (repeatable)")
+      ->type_name("NAME VALUE")
+      ->allow_extra_args(false);
+  add_conversation_flags(chat, chat_args);
+
+  // llmrt logs [on|off|status|path]
+  LogsArgs logs_args;
+  CLI::App* logs = app.add_subcommand("logs", "Show logged prompts and replies (logs.db)");
+  logs->require_subcommand(0, 1);
+  logs->add_option("-n,--count", logs_args.count, "How many responses, newest (0: all)")
+      ->type_name("N");
+  logs->add_option("-m,--model", logs_args.model, "Only this model")->type_name("MODEL");
+  logs->add_option("-q,--query", logs_args.query, "Full-text search in prompts and replies")
+      ->type_name("TEXT");
+  CLI::Option* logs_latest =
+      logs->add_flag("-c,--continue", logs_args.continue_latest, "The latest conversation");
+  logs->add_option("--cid", logs_args.cid, "The conversation with this id")
+      ->type_name("ID")
+      ->excludes(logs_latest);
+  logs->add_flag("--json", logs_args.json, "Print a JSON array");
+  logs->add_flag("-u,--usage", logs_args.usage, "Show token usage");
+  CLI::App* logs_on = logs->add_subcommand("on", "Log prompts (the default)");
+  CLI::App* logs_off = logs->add_subcommand("off", "Stop logging prompts");
+  CLI::App* logs_status = logs->add_subcommand("status", "Say whether logging is on, and where");
+  CLI::App* logs_path = logs->add_subcommand("path", "Print the path of logs.db");
 
   // llmrt models [default [MODEL]]
   ModelsArgs models_args;
@@ -227,6 +280,7 @@ int main(int argc, char** argv) {
     return app.exit(version);
   } catch (const CLI::ParseError& error) {
     wipe_option_results(key_option);
+    wipe_option_results(chat_key_option);
     wipe_string(key_value);
     print_error(std::string(error.what()) + " (see: llmrt --help)");
     return kExitUsage;
@@ -239,8 +293,23 @@ int main(int argc, char** argv) {
     wipe_key_in_argv(argc, argv);
   }
   if (key_file_option->count() > 0) prompt_args.key_file = key_file;
+  if (chat_key_option->count() > 0) {
+    chat_args.key.emplace(key_value);
+    wipe_string(key_value);
+    wipe_option_results(chat_key_option);
+    wipe_key_in_argv(argc, argv);
+  }
+  if (chat_key_file_option->count() > 0) chat_args.key_file = key_file;
 
   if (prompt->parsed()) return run_reporting_errors([&] { return run_prompt(prompt_args); });
+  if (chat->parsed()) return run_reporting_errors([&] { return run_chat(chat_args); });
+  if (logs->parsed()) {
+    if (logs_on->parsed()) logs_args.action = LogsAction::on;
+    if (logs_off->parsed()) logs_args.action = LogsAction::off;
+    if (logs_status->parsed()) logs_args.action = LogsAction::status;
+    if (logs_path->parsed()) logs_args.action = LogsAction::path;
+    return run_reporting_errors([&] { return run_logs(logs_args); });
+  }
   if (models->parsed()) {
     if (models_default->parsed()) {
       return run_reporting_errors([&] { return run_models_default(models_default_args); });

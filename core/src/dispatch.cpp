@@ -8,6 +8,7 @@
 #include <exception>
 
 #include "cleansing_memory.hpp"
+#include "conversation_call.hpp"
 #include "credential.hpp"
 #include "key_resolver.hpp"
 #include "scrub.hpp"
@@ -31,6 +32,7 @@ struct CallSink {
   const std::atomic<bool>* cancel_requested = nullptr;
   bool stop = false;
   std::exception_ptr callback_error;
+  UsageReport usage;
 
   bool stopping() {
     if (!stop && cancel_requested != nullptr && cancel_requested->load(std::memory_order_relaxed)) {
@@ -44,6 +46,7 @@ struct CallSink {
     auto& self = *static_cast<CallSink*>(host_data);
     if (self.stopping()) return 1;
     if (size > 0 && data == nullptr) return 1;
+    self.usage.saw_write();
     try {
       const std::string_view chunk(data, size);
       self.text.append(chunk);
@@ -67,6 +70,10 @@ struct CallSink {
 
   static int should_stop(void* host_data) noexcept {
     return static_cast<CallSink*>(host_data)->stopping() ? 1 : 0;
+  }
+
+  static void report_usage(void* host_data, const llmrt_usage* usage) noexcept {
+    static_cast<CallSink*>(host_data)->usage.report(usage);
   }
 };
 
@@ -135,12 +142,15 @@ Response dispatch(const ModelInstance& instance, std::string_view text, PromptOp
   CallSink sink_state;
   sink_state.on_chunk = &options.on_chunk;
   sink_state.cancel_requested = cancel_requested;
-  const llmrt_sink sink = {sizeof(llmrt_sink), &sink_state, &CallSink::write,
-                           &CallSink::report_error, &CallSink::should_stop};
-  const llmrt_prompt prompt = {sizeof(llmrt_prompt),
-                               options.stream ? LLMRT_PROMPT_STREAM : 0u,
-                               {text.data(), text.size()},
-                               {options_text.data(), options_text.size()}};
+  const llmrt_sink sink = {sizeof(llmrt_sink),     &sink_state,
+                           &CallSink::write,       &CallSink::report_error,
+                           &CallSink::should_stop, &CallSink::report_usage};
+  const ConversationFields conversation(model, options, response.warnings);
+  llmrt_prompt prompt = {sizeof(llmrt_prompt),
+                         options.stream ? LLMRT_PROMPT_STREAM : 0u,
+                         {text.data(), text.size()},
+                         {options_text.data(), options_text.size()}};
+  conversation.apply(prompt);
 
   llmrt_status status = LLMRT_CANCELLED;  // a call cancelled before it starts never runs
   const Credential* credential = resolved.credential();
@@ -174,6 +184,8 @@ Response dispatch(const ModelInstance& instance, std::string_view text, PromptOp
   response.cancelled = status == LLMRT_CANCELLED || sink_state.stop;
   response.text = std::move(sink_state.text);
   response.chunk_count = sink_state.chunks;
+  response.usage = sink_state.usage.usage();
+  sink_state.usage.add_warnings(model.id, response.warnings);
   return response;
 }
 

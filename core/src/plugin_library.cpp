@@ -196,6 +196,9 @@ std::unique_ptr<const ModelBinding> bind_v2_model(const std::filesystem::path& p
   // The functions are read once, here, and called through these copies only: a plugin that
   // rewrites its table later cannot make a call disagree with the capabilities checked below.
   ModelBinding::Functions functions{model->execute, model->execute_with_key};
+  // A bit a plugin's own ABI did not define means nothing: only 2.2+ may claim conversations.
+  info.conversation =
+      (caps & LLMRT_CAP_CONVERSATION) != 0 && plugin.abi_version >= LLMRT_ABI_MAKE_VERSION(2, 2);
   const bool has_keyed = functions.execute_with_key != nullptr;
   if (info.accepts_key && !has_keyed) {
     fail(LoadErrorKind::capability_mismatch, path,
