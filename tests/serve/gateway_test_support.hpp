@@ -169,6 +169,7 @@ class ServedGateway {
       config.plugin_paths.push_back(kTestPluginDir / plugin);
     }
     config.plugin_paths.push_back(kServePluginDir / "slow.so");
+    config.plugin_paths.push_back(kServePluginDir / "flood.so");
     return config;
   }
 
