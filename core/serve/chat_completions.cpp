@@ -348,30 +348,34 @@ class ChatCall : public std::enable_shared_from_this<ChatCall> {
     try {
       call.emplace(model_.prompt_async(std::move(text), std::move(call_options)));
     } catch (const Error& error) {
+      release_slot();
       on_failed(error);
+      return;
     }
-    if (call) {
-      bool cancel_now;
-      {
-        std::lock_guard lock(mutex_);
-        call_ = call;
-        cancel_now = answered_;
-      }
-      if (cancel_now) call->cancel();
-      call->wait();
-      try {
-        on_done(call->get());
-      } catch (const Error& error) {
-        on_failed(error);
-      } catch (const std::exception& error) {
-        on_failed(Error(ErrorCode::plugin_failed, error.what()));
-      }
+    bool cancel_now;
+    {
+      std::lock_guard lock(mutex_);
+      call_ = call;
+      cancel_now = answered_;
     }
-    // The plugin has returned: only now is its slot free.
+    if (cancel_now) call->cancel();
+    call->wait();
+    // The plugin has returned: only now is its slot free, and it is freed before the answer goes
+    // out, so that a client that has its answer finds the slot free.
+    release_slot();
+    try {
+      on_done(call->get());
+    } catch (const Error& error) {
+      on_failed(error);
+    } catch (const std::exception& error) {
+      on_failed(Error(ErrorCode::plugin_failed, error.what()));
+    }
+  }
+
+  void release_slot() {
     std::lock_guard lock(mutex_);
     ticket_.reset();
     call_.reset();
-    if (timer_) timer_->cancel();
   }
 
   // On the runtime's worker, for each chunk the plugin writes. False stops the call.
