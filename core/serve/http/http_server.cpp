@@ -5,9 +5,6 @@
 #include "http_server.hpp"
 
 #include <sys/socket.h>
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 
 #include <algorithm>
 #include <atomic>
@@ -97,7 +94,6 @@ struct Server::State {
   std::unordered_map<Connection*, std::weak_ptr<Connection>> live;
   std::map<std::string, std::size_t> per_address;
   std::size_t refused = 0;
-  std::size_t peak = 0;  // most connections open at once since memory was last given back
   bool stopping = false;
   bool serving = false;
 
@@ -620,7 +616,6 @@ void Server::State::on_accept(beast::error_code ec, tcp::socket socket) {
       ++from_address;
       connection = std::make_shared<Connection>(*this, std::move(socket), address);
       live.emplace(connection.get(), connection);
-      peak = std::max(peak, live.size());
     }
   }
   if (connection) {
@@ -645,14 +640,6 @@ void Server::State::forget(Connection* connection, const std::string& address) {
   auto it = per_address.find(address);
   if (it != per_address.end() && --it->second == 0) per_address.erase(it);
   release_work_if_drained();
-#if defined(__GLIBC__)
-  // After a flood of connections has gone, give the memory they used back to the system: glibc
-  // keeps freed memory in its arenas otherwise, and the process would stay at its peak size.
-  if (peak >= 1024 && live.size() <= peak / 64) {
-    peak = live.size();
-    net::post(io, [] { ::malloc_trim(0); });
-  }
-#endif
 }
 
 void Server::State::release_work_if_drained() {
