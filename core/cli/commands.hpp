@@ -99,10 +99,24 @@ struct ServeArgs {
   int port = 8080;
   bool require_client_key = false;
   std::size_t max_body_bytes = 1 << 20;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_header_count = 100;
+  std::size_t max_connections = 10000;
+  std::size_t max_connections_per_ip = 1024;
   std::size_t max_concurrent = 32;
+  std::size_t max_concurrent_per_model = 0;  // 0: three quarters of max_concurrent
   std::size_t max_waiting = 64;
-  std::size_t threads = 64;
-  int timeout_seconds = 30;
+  double max_wait_seconds = 10;
+  std::size_t max_reply_bytes = 16 << 20;
+  std::size_t stream_buffer_bytes = 64 * 1024;
+  std::size_t threads = 2;     // I/O threads
+  double timeout_seconds = 0;  // legacy --timeout: body and write timeouts when given
+  double header_timeout_seconds = 10;
+  double body_timeout_seconds = 30;
+  double idle_timeout_seconds = 60;
+  double write_timeout_seconds = 30;
+  double request_timeout_seconds = 300;
+  double shutdown_grace_seconds = 30;
   bool quiet = false;  // no access log
   // Session keys and audit (docs/serve.md#session-keys, docs/audit.md); empty: not given.
   std::string master_key_file;

@@ -219,21 +219,72 @@ int main(int argc, char** argv) {
   serve->add_flag("--require-client-key", serve_args.require_client_key,
                   "Refuse requests without 'Authorization: Bearer KEY' (401)");
   serve->add_option("--max-body-bytes", serve_args.max_body_bytes,
-                    "Larger request bodies get 413 (default: 1 MiB)");
+                    "Larger request bodies, chunked too, get 413 (default: 1 MiB)");
+  serve->add_option("--max-header-bytes", serve_args.max_header_bytes,
+                    "Larger request lines and headers get 431 (default: 16384)");
+  serve->add_option("--max-header-count", serve_args.max_header_count,
+                    "More header fields get 431 (default: 100)");
+  serve
+      ->add_option("--max-connections", serve_args.max_connections,
+                   "Open client connections; more are refused (default: 10000)")
+      ->check(CLI::PositiveNumber);
+  serve
+      ->add_option("--max-connections-per-ip", serve_args.max_connections_per_ip,
+                   "Open connections from one client address (default: 1024)")
+      ->check(CLI::PositiveNumber);
   serve
       ->add_option("--max-concurrent", serve_args.max_concurrent,
                    "Model calls running at once (default: 32)")
       ->check(CLI::PositiveNumber);
+  serve->add_option("--max-concurrent-per-model", serve_args.max_concurrent_per_model,
+                    "Model calls running at once on one model (default: 3/4 of --max-concurrent)");
   serve->add_option("--max-waiting", serve_args.max_waiting,
                     "Calls waiting for a slot before 503 (default: 64)");
   serve
+      ->add_option("--max-wait", serve_args.max_wait_seconds,
+                   "Seconds a call waits for a slot before 503 (default: 10)")
+      ->check(CLI::NonNegativeNumber);
+  serve
+      ->add_option("--max-reply-bytes", serve_args.max_reply_bytes,
+                   "Larger non-streamed replies end with 502 reply_too_large (default: 16 MiB)")
+      ->check(CLI::PositiveNumber);
+  serve
+      ->add_option("--stream-buffer-bytes", serve_args.stream_buffer_bytes,
+                   "Per connection; a stream's model waits while its client lags by more "
+                   "(default: 65536)")
+      ->check(CLI::PositiveNumber);
+  serve
       ->add_option("--threads", serve_args.threads,
-                   "HTTP worker threads, one per keep-alive connection (default: 64)")
+                   "I/O threads serving every connection (default: 2)")
       ->check(CLI::PositiveNumber);
   serve
       ->add_option("--timeout", serve_args.timeout_seconds,
-                   "Read and write timeout in seconds (default: 30)")
+                   "Shorthand: sets --body-timeout and --write-timeout")
       ->check(CLI::PositiveNumber);
+  serve
+      ->add_option("--header-timeout", serve_args.header_timeout_seconds,
+                   "Seconds for a request's whole headers, else 408 (default: 10)")
+      ->check(CLI::PositiveNumber);
+  serve
+      ->add_option("--body-timeout", serve_args.body_timeout_seconds,
+                   "Seconds for a request's whole body, else 408 (default: 30)")
+      ->check(CLI::PositiveNumber);
+  serve
+      ->add_option("--idle-timeout", serve_args.idle_timeout_seconds,
+                   "Seconds a keep-alive connection may sit idle (default: 60)")
+      ->check(CLI::PositiveNumber);
+  serve
+      ->add_option("--write-timeout", serve_args.write_timeout_seconds,
+                   "Seconds for each write to a client, else it is dropped (default: 30)")
+      ->check(CLI::PositiveNumber);
+  serve
+      ->add_option("--request-timeout", serve_args.request_timeout_seconds,
+                   "Seconds a model call may run, else it is stopped with 504 (default: 300)")
+      ->check(CLI::PositiveNumber);
+  serve
+      ->add_option("--shutdown-grace", serve_args.shutdown_grace_seconds,
+                   "After SIGTERM, seconds for calls in flight before exiting anyway (default: 30)")
+      ->check(CLI::NonNegativeNumber);
   serve->add_flag("--quiet", serve_args.quiet, "Do not write the access log");
   CLI::Option* master_key_option =
       serve
