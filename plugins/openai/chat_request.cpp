@@ -28,7 +28,9 @@ constexpr const char* kOptionsSchema = R"json({
     "connect_timeout_ms": {"type": "integer", "minimum": 1, "maximum": 600000, "default": 10000,
                            "description": "how long to wait for the connection"},
     "read_timeout_ms": {"type": "integer", "minimum": 1, "maximum": 3600000, "default": 60000,
-                        "description": "the longest wait for the next bytes of the answer"}
+                        "description": "the longest wait for the next bytes of the answer"},
+    "max_retries": {"type": "integer", "minimum": 0, "maximum": 10, "default": 2,
+                    "description": "retries after a connection error, 408, 409, 429 or 5xx; 0: none"}
   },
   "additionalProperties": false
 })json";
@@ -166,6 +168,8 @@ CallOptions parse_call_options(std::string_view options_json) {
       options.connect_timeout = std::chrono::milliseconds(integer_option(value, name, 1, 600000));
     } else if (name == "read_timeout_ms") {
       options.read_timeout = std::chrono::milliseconds(integer_option(value, name, 1, 3600000));
+    } else if (name == "max_retries") {
+      options.max_retries = static_cast<int>(integer_option(value, name, 0, 10));
     } else {
       throw sdk::Error(LLMRT_BAD_REQUEST, "unknown option '" + std::string(name) + "'");
     }
