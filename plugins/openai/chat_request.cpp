@@ -5,10 +5,13 @@
 #include <boost/json.hpp>
 #include <cmath>
 
+#include "utf8.hpp"
+
 namespace llmrt::openai {
 namespace {
 
 namespace json = boost::json;
+using provider::valid_utf8;
 
 constexpr const char* kOptionsSchema = R"json({
   "type": "object",
@@ -73,47 +76,6 @@ std::int64_t integer_option(const json::value& value, std::string_view name, std
 bool wants_max_completion_tokens(std::string_view model) {
   if (model.size() >= 2 && model[0] == 'o' && model[1] >= '0' && model[1] <= '9') return true;
   return model.starts_with("gpt-5");
-}
-
-// The prompt may hold any bytes; JSON text must be UTF-8. Invalid sequences become U+FFFD.
-std::string valid_utf8(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto byte = static_cast<unsigned char>(text[i]);
-    std::size_t length = 0;
-    std::uint32_t min = 0;
-    if (byte < 0x80) {
-      out.push_back(text[i++]);
-      continue;
-    } else if ((byte & 0xE0) == 0xC0) {
-      length = 2;
-      min = 0x80;
-    } else if ((byte & 0xF0) == 0xE0) {
-      length = 3;
-      min = 0x800;
-    } else if ((byte & 0xF8) == 0xF0) {
-      length = 4;
-      min = 0x10000;
-    }
-    bool ok = length > 0 && i + length <= text.size();
-    std::uint32_t code = length > 0 ? (byte & (0xFF >> (length + 1))) : 0;
-    for (std::size_t k = 1; ok && k < length; ++k) {
-      const auto next = static_cast<unsigned char>(text[i + k]);
-      ok = (next & 0xC0) == 0x80;
-      code = (code << 6) | (next & 0x3F);
-    }
-    ok = ok && code >= min && code <= 0x10FFFF && !(code >= 0xD800 && code <= 0xDFFF);
-    if (ok) {
-      out.append(text.substr(i, length));
-      i += length;
-    } else {
-      out.append("\xEF\xBF\xBD");
-      ++i;
-    }
-  }
-  return out;
 }
 
 }  // namespace
