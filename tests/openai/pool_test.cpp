@@ -22,6 +22,7 @@ struct Upstream {
   FakeOpenAiServer server;
   TcpRelay counted{TcpRelay::forward_to(server.port())};
   TcpRelay drop_first{TcpRelay::forward_to(server.port(), 1)};
+  TcpRelay idle{TcpRelay::forward_to(server.port())};
   TempDir user;
 
   Upstream() {
@@ -33,6 +34,7 @@ struct Upstream {
                       {"headers", {{"OpenAI-Organization", "org-test"}}}});
     models.push_back(
         {{"id", "fake-drop-first"}, {"model", "fake-model"}, {"api_base", at(drop_first.port())}});
+    models.push_back({{"id", "fake-idle"}, {"model", "fake-model"}, {"api_base", at(idle.port())}});
     std::ofstream(user.path() / "openai-models.json") << json::serialize(models);
   }
 };
@@ -102,6 +104,18 @@ TEST_F(OpenAiPool, ConnectionDroppedBeforeAnyAnswerIsRetried) {
       runtime_->get_model("fake-drop-first").prompt("dropped once", {.key = Key("sk-test-drop")});
   EXPECT_EQ(response.text, FakeOpenAiServer::answer_for("dropped once"));
   EXPECT_EQ(upstream().drop_first.connections(), 2u);
+}
+
+TEST_F(OpenAiPool, IdleConnectionIsClosedAfterTheIdleTimeout) {
+  Model model = runtime_->get_model("fake-idle");
+  model.prompt("idle 1", {.key = Key("sk-test-idle")});
+  model.prompt("idle 2", {.key = Key("sk-test-idle")});
+  EXPECT_EQ(upstream().idle.connections(), 1u);  // back to back: the same connection
+  // Past the pool's idle timeout (4 s, under the 5 s many servers keep an idle connection): the
+  // pool closed it rather than risk a connection the server is closing.
+  std::this_thread::sleep_for(std::chrono::milliseconds(4300));
+  model.prompt("idle 3", {.key = Key("sk-test-idle")});
+  EXPECT_EQ(upstream().idle.connections(), 2u);
 }
 
 }  // namespace
