@@ -245,6 +245,7 @@ void send_messages(const ModelConfig& model, const MessagesCall& call, sdk::Outp
   request.max_retries = call.max_retries;
   request.key = call.key;
   request.body = call.body;
+  request.stream = call.stream;
   for (const auto& [name, value] : model.headers) request.headers.emplace(name, value);
   request.headers.emplace("content-type", "application/json");
   request.headers.emplace("accept", call.stream ? "text/event-stream" : "application/json");

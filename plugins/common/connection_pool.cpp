@@ -113,6 +113,40 @@ std::optional<Proxy> proxy_from_environment(const BaseUrl& base) {
   }
 }
 
+PooledConnection::PooledConnection(std::unique_ptr<httplib::Client> client)
+    : client_(std::move(client)), thread_([this] { work(); }) {}
+
+PooledConnection::~PooledConnection() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  thread_.join();
+}
+
+void PooledConnection::run(std::function<void()> job) {
+  {
+    std::lock_guard lock(mutex_);
+    job_ = std::move(job);
+  }
+  wake_.notify_one();
+}
+
+void PooledConnection::work() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [this] { return stopping_ || job_ != nullptr; });
+    if (job_ == nullptr) return;  // stopping, nothing left to do
+    std::function<void()> job = std::move(job_);
+    job_ = nullptr;
+    lock.unlock();
+    job();
+    job = nullptr;  // what the job held goes before the caller is told it may reuse us
+    lock.lock();
+  }
+}
+
 ConnectionPool& ConnectionPool::shared() {
   static ConnectionPool pool;
   return pool;
@@ -121,14 +155,14 @@ ConnectionPool& ConnectionPool::shared() {
 ConnectionPool::Lease::Lease(Lease&& other) noexcept
     : pool_(other.pool_),
       endpoint_(std::move(other.endpoint_)),
-      client_(std::move(other.client_)),
+      connection_(std::move(other.connection_)),
       reusable_(other.reusable_) {
   other.pool_ = nullptr;
 }
 
 ConnectionPool::Lease::~Lease() {
-  if (pool_ != nullptr && client_ != nullptr) {
-    pool_->give_back(endpoint_, std::move(client_), reusable_);
+  if (pool_ != nullptr && connection_ != nullptr) {
+    pool_->give_back(endpoint_, std::move(connection_), reusable_);
   }
 }
 
@@ -137,7 +171,7 @@ ConnectionPool::Lease ConnectionPool::acquire(const Endpoint& endpoint,
   Lease lease;
   lease.pool_ = this;
   lease.endpoint_ = endpoint_name(endpoint);
-  std::vector<std::unique_ptr<httplib::Client>> expired;
+  std::vector<std::unique_ptr<PooledConnection>> expired;
   bool create = false;
   {
     std::unique_lock lock(mutex_);
@@ -145,7 +179,7 @@ ConnectionPool::Lease ConnectionPool::acquire(const Endpoint& endpoint,
     PerEndpoint& state = endpoints_[lease.endpoint_];
     for (;;) {
       if (!state.idle.empty()) {
-        lease.client_ = std::move(state.idle.back().client);
+        lease.connection_ = std::move(state.idle.back().connection);
         state.idle.pop_back();
         break;
       }
@@ -164,7 +198,7 @@ ConnectionPool::Lease ConnectionPool::acquire(const Endpoint& endpoint,
   expired.clear();  // closes them, outside the lock
   if (create) {
     try {
-      lease.client_ = new_client(endpoint);
+      lease.connection_ = std::make_unique<PooledConnection>(new_client(endpoint));
     } catch (...) {
       std::lock_guard lock(mutex_);
       --endpoints_[lease.endpoint_].open;
@@ -181,34 +215,34 @@ std::size_t ConnectionPool::open_connections(const Endpoint& endpoint) {
   return found == endpoints_.end() ? 0 : found->second.open;
 }
 
-void ConnectionPool::give_back(const std::string& endpoint, std::unique_ptr<httplib::Client> client,
-                               bool reusable) {
+void ConnectionPool::give_back(const std::string& endpoint,
+                               std::unique_ptr<PooledConnection> connection, bool reusable) {
   // A client whose socket is closed would reconnect on its next use: that is a new connection
   // anyway, so it is counted as closed now.
-  reusable = reusable && client->is_socket_open() != 0;
-  std::vector<std::unique_ptr<httplib::Client>> expired;
+  reusable = reusable && connection->client().is_socket_open() != 0;
+  std::vector<std::unique_ptr<PooledConnection>> expired;
   {
     std::lock_guard lock(mutex_);
     take_expired(expired);
     PerEndpoint& state = endpoints_[endpoint];
     if (reusable) {
-      state.idle.push_back({std::move(client), Clock::now()});
+      state.idle.push_back({std::move(connection), Clock::now()});
     } else {
       --state.open;
     }
   }
   returned_.notify_one();
   expired.clear();
-  client.reset();  // closes a connection not kept, outside the lock
+  connection.reset();  // closes a connection not kept, outside the lock
 }
 
-void ConnectionPool::take_expired(std::vector<std::unique_ptr<httplib::Client>>& expired) {
+void ConnectionPool::take_expired(std::vector<std::unique_ptr<PooledConnection>>& expired) {
   const auto limit = Clock::now() - kIdleTimeout;
   for (auto& [name, state] : endpoints_) {
     auto first_fresh = std::find_if(state.idle.begin(), state.idle.end(),
                                     [limit](const Idle& idle) { return idle.since >= limit; });
     for (auto it = state.idle.begin(); it != first_fresh; ++it) {
-      expired.push_back(std::move(it->client));
+      expired.push_back(std::move(it->connection));
       --state.open;
     }
     state.idle.erase(state.idle.begin(), first_fresh);

@@ -26,6 +26,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "models_file.hpp"
@@ -54,6 +55,32 @@ struct Endpoint {
   std::size_t max_connections = kDefaultMaxConnections;
 };
 
+// One keep-alive connection and the thread that runs its transfers (httplib blocks; the calling
+// thread must stay free to ask the host whether to stop). Pairing them means a call hands its
+// transfer straight to an idle thread: no queue shared by every call.
+class PooledConnection {
+ public:
+  explicit PooledConnection(std::unique_ptr<httplib::Client> client);
+  ~PooledConnection();  // joins the thread (after its current job)
+  PooledConnection(const PooledConnection&) = delete;
+  PooledConnection& operator=(const PooledConnection&) = delete;
+
+  httplib::Client& client() { return *client_; }
+  // Runs `job` on the connection's thread. One job at a time: the caller waits for it to finish
+  // (by its own means) before the next run() or giving the connection back.
+  void run(std::function<void()> job);
+
+ private:
+  void work();
+
+  std::unique_ptr<httplib::Client> client_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::function<void()> job_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
 class ConnectionPool {
  public:
   // How long an unused connection stays open (a little under the 5 s many servers keep it).
@@ -74,8 +101,9 @@ class ConnectionPool {
     Lease(Lease&& other) noexcept;
     Lease& operator=(Lease&&) = delete;
     ~Lease();
-    explicit operator bool() const { return client_ != nullptr; }
-    httplib::Client& client() { return *client_; }
+    explicit operator bool() const { return connection_ != nullptr; }
+    httplib::Client& client() { return connection_->client(); }
+    PooledConnection& connection() { return *connection_; }
     // The connection is broken or in an unknown state: close it instead of reusing it.
     void discard() { reusable_ = false; }
 
@@ -83,7 +111,7 @@ class ConnectionPool {
     friend class ConnectionPool;
     ConnectionPool* pool_ = nullptr;
     std::string endpoint_;
-    std::unique_ptr<httplib::Client> client_;
+    std::unique_ptr<PooledConnection> connection_;
     bool reusable_ = true;
   };
 
@@ -98,7 +126,7 @@ class ConnectionPool {
 
  private:
   struct Idle {
-    std::unique_ptr<httplib::Client> client;
+    std::unique_ptr<PooledConnection> connection;
     std::chrono::steady_clock::time_point since;
   };
   struct PerEndpoint {
@@ -106,11 +134,11 @@ class ConnectionPool {
     std::size_t open = 0;    // idle + leased
   };
 
-  void give_back(const std::string& endpoint, std::unique_ptr<httplib::Client> client,
+  void give_back(const std::string& endpoint, std::unique_ptr<PooledConnection> connection,
                  bool reusable);
   // Takes out of the pool the idle connections past the idle timeout (closed by the caller,
   // outside the lock).
-  void take_expired(std::vector<std::unique_ptr<httplib::Client>>& expired);
+  void take_expired(std::vector<std::unique_ptr<PooledConnection>>& expired);
 
   std::mutex mutex_;
   std::condition_variable returned_;

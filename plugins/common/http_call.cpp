@@ -25,58 +25,6 @@ using std::chrono::milliseconds;
 constexpr milliseconds kPollInterval{50};
 constexpr std::size_t kMaxQueuedBytes = 64u << 20;
 
-// Threads that run httplib's blocking transfers for the calling threads. They are made on demand,
-// kept for the next calls, and joined when the plugin is unloaded (no call runs then).
-class IoThreads {
- public:
-  static IoThreads& shared() {
-    static IoThreads threads;
-    return threads;
-  }
-  ~IoThreads() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    wake_.notify_all();
-    for (std::thread& thread : threads_) thread.join();
-  }
-
-  void run(std::function<void()> job) {
-    std::lock_guard lock(mutex_);
-    jobs_.push_back(std::move(job));
-    if (idle_ == 0) {
-      threads_.emplace_back([this] { work(); });
-    } else {
-      wake_.notify_one();
-    }
-  }
-
- private:
-  void work() {
-    std::unique_lock lock(mutex_);
-    for (;;) {
-      ++idle_;
-      wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
-      --idle_;
-      if (jobs_.empty()) return;  // stopping
-      std::function<void()> job = std::move(jobs_.front());
-      jobs_.pop_front();
-      lock.unlock();
-      job();
-      job = nullptr;
-      lock.lock();
-    }
-  }
-
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<std::function<void()>> jobs_;
-  std::vector<std::thread> threads_;
-  std::size_t idle_ = 0;
-  bool stopping_ = false;
-};
-
 // What the I/O thread hands to the calling thread.
 struct Event {
   enum Kind { kResponse, kData, kEnd } kind;
@@ -93,13 +41,15 @@ struct Transfer {
   std::size_t queued_bytes = 0;
   bool stop = false;  // the calling thread wants the transfer to end
 
-  void push(Event event) {
+  // `wake`: the calling thread should see it now (streamed bytes, the end); otherwise it finds
+  // the event on its next round, which saves a wake-up per event on whole answers.
+  void push(Event event, bool wake) {
     {
       std::lock_guard lock(mutex);
       queued_bytes += event.bytes.size();
       events.push_back(std::move(event));
     }
-    ready.notify_one();
+    if (wake) ready.notify_one();
   }
   bool stopping() {
     std::lock_guard lock(mutex);
@@ -263,19 +213,20 @@ AttemptResult run_attempt(HttpRequest& request, httplib::Request& http, AttemptR
   client.set_write_timeout(request.read_timeout);
 
   auto transfer = std::make_shared<Transfer>();
-  http.response_handler = [transfer](const httplib::Response& response) {
+  const bool stream = request.stream;
+  http.response_handler = [transfer, stream](const httplib::Response& response) {
     Event event{Event::kResponse};
     event.response.status = response.status;
     event.response.headers = response.headers;
-    transfer->push(std::move(event));
+    transfer->push(std::move(event), stream);
     return !transfer->stopping();
   };
-  http.content_receiver = [transfer](const char* data, std::size_t size, std::uint64_t,
-                                     std::uint64_t) {
-    transfer->push(Event{Event::kData, std::string(data, size)});
+  http.content_receiver = [transfer, stream](const char* data, std::size_t size, std::uint64_t,
+                                             std::uint64_t) {
+    transfer->push(Event{Event::kData, std::string(data, size)}, stream);
     return !transfer->stopping();
   };
-  IoThreads::shared().run([transfer, &client, &http] {
+  lease.connection().run([transfer, &client, &http] {
     httplib::Response response;
     httplib::Error error = httplib::Error::Success;
     bool sent = false;
@@ -283,7 +234,7 @@ AttemptResult run_attempt(HttpRequest& request, httplib::Request& http, AttemptR
     Event end{Event::kEnd};
     end.sent = sent;
     end.error = sent || error != httplib::Error::Success ? error : httplib::Error::Canceled;
-    transfer->push(std::move(end));
+    transfer->push(std::move(end), true);
   });
 
   // The calling thread: reads what arrives, asks the host every 50 ms whether to stop.

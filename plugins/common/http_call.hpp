@@ -1,7 +1,7 @@
 // One provider call over HTTP, the way the official SDKs make it: on a pooled keep-alive
 // connection, retried on transient failures, and cancellable while it waits for bytes.
 //
-// The bytes of the answer are read on an I/O thread of the plugin and handed to the calling
+// The bytes of the answer are read on the pooled connection's own thread and handed to the calling
 // thread, which alone runs the AttemptReader (and so alone writes to the host's sink and asks it
 // whether to stop, as the ABI requires). The calling thread asks the host every 50 ms while it
 // waits, and on a stop shuts the connection down: a cancel is noticed within 100 ms even while the
@@ -38,6 +38,7 @@ struct HttpRequest {
   httplib::Headers headers;  // every header; the values of `secret_headers` are wiped afterwards
   std::vector<std::string> secret_headers;  // eg: {"x-api-key"}
   std::string body;
+  bool stream = false;   // the answer is streamed: each piece is handed over as it arrives
   std::string_view key;  // the call's key, for scrubbing messages; may be empty
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds read_timeout{60000};

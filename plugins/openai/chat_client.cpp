@@ -255,6 +255,7 @@ void send_chat(const ModelConfig& model, const ChatCall& call, sdk::Output& out)
   request.max_retries = call.max_retries;
   request.key = call.key;
   request.body = call.body;
+  request.stream = call.stream;
   for (const auto& [name, value] : model.headers) request.headers.emplace(name, value);
   request.headers.emplace("Content-Type", "application/json");
   request.headers.emplace("Accept", call.stream ? "text/event-stream" : "application/json");
