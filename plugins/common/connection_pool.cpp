@@ -1,5 +1,9 @@
 #include "connection_pool.hpp"
 
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 
@@ -114,7 +118,13 @@ std::optional<Proxy> proxy_from_environment(const BaseUrl& base) {
 }
 
 PooledConnection::PooledConnection(std::unique_ptr<httplib::Client> client)
-    : client_(std::move(client)), thread_([this] { work(); }) {}
+    : client_(std::move(client)), thread_([this] { work(); }) {
+  // Called on the transfer thread with each new socket, before it connects.
+  client_->set_socket_options([this](socket_t socket) {
+    httplib::default_socket_options(socket);
+    adopt_socket(socket);
+  });
+}
 
 PooledConnection::~PooledConnection() {
   {
@@ -123,6 +133,20 @@ PooledConnection::~PooledConnection() {
   }
   wake_.notify_one();
   thread_.join();
+  client_.reset();  // closes httplib's descriptor; the socket goes with the last one, ours
+  if (socket_copy_ >= 0) ::close(socket_copy_);
+}
+
+void PooledConnection::adopt_socket(int socket) {
+  const int copy = ::fcntl(socket, F_DUPFD_CLOEXEC, 0);
+  std::lock_guard lock(socket_mutex_);
+  if (socket_copy_ >= 0) ::close(socket_copy_);  // httplib replaced the socket: the old one goes
+  socket_copy_ = copy;
+}
+
+void PooledConnection::interrupt() {
+  std::lock_guard lock(socket_mutex_);
+  if (socket_copy_ >= 0) ::shutdown(socket_copy_, SHUT_RDWR);
 }
 
 void PooledConnection::run(std::function<void()> job) {

@@ -70,10 +70,20 @@ class PooledConnection {
   // (by its own means) before the next run() or giving the connection back.
   void run(std::function<void()> job);
 
+  // Shuts the socket down (both ways), from any thread: a transfer blocked on it fails at once.
+  // The connection is not to be reused after that.
+  void interrupt();
+
  private:
   void work();
+  void adopt_socket(int socket);
 
   std::unique_ptr<httplib::Client> client_;
+  // A duplicate of the client's current socket, ours to shut down: httplib's own descriptor may
+  // be closed (and its number reused elsewhere) at any moment on the transfer thread; this one
+  // stays valid until we close it.
+  std::mutex socket_mutex_;
+  int socket_copy_ = -1;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::function<void()> job_;

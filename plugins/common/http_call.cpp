@@ -281,7 +281,9 @@ AttemptResult run_attempt(HttpRequest& request, httplib::Request& http, AttemptR
         std::lock_guard lock(transfer->mutex);
         transfer->stop = true;
       }
-      client.stop();  // ends a blocked read at once; called again each round until the I/O ends
+      // Ends a blocked read or write at once; again each round until the transfer ends (the
+      // socket may not exist yet when the transfer is still connecting).
+      lease.connection().interrupt();
     }
   }
   result.end.idle = std::chrono::duration_cast<milliseconds>(Clock::now() - last_bytes);
