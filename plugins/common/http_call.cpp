@@ -240,6 +240,26 @@ AttemptResult run_attempt(HttpRequest& request, httplib::Request& http, AttemptR
   // The calling thread: reads what arrives, asks the host every 50 ms whether to stop.
   auto last_bytes = Clock::now();
   bool ended = false;
+  // Should anything below throw, the transfer thread is done with `http` and `client` before
+  // they go, and the connection is not reused.
+  struct WaitForEnd {
+    Transfer& transfer;
+    ConnectionPool::Lease& lease;
+    const bool& ended;
+    ~WaitForEnd() {
+      if (ended) return;
+      lease.discard();
+      std::unique_lock lock(transfer.mutex);
+      transfer.stop = true;
+      while (std::none_of(transfer.events.begin(), transfer.events.end(),
+                          [](const Event& event) { return event.kind == Event::kEnd; })) {
+        lock.unlock();
+        lease.connection().interrupt();
+        lock.lock();
+        transfer.ready.wait_for(lock, kPollInterval);
+      }
+    }
+  } wait_for_end{*transfer, lease, ended};
   bool reading = true;  // the reader still wants bytes
   bool complete_read = false;
   Clock::time_point done_at;
