@@ -14,31 +14,34 @@
 namespace llmrt::openai {
 
 struct ChatCall {
-  std::string body;                // the request JSON (build_chat_request)
-  bool stream = false;             // the body asks for "stream": true: expect server-sent events
-  std::string_view key;            // the call's key, borrowed; empty: no Authorization header
-  std::string_view session_token;  // a composite credential's token, borrowed; may be empty
-  std::string_view session_token_header;  // where the token goes; empty: it is not sent
-  std::string_view upstream_model;        // for messages, eg: "gpt-4o-mini"
+  std::string body;                 // the request JSON (build_chat_request)
+  bool stream = false;              // the body asks for "stream": true: expect server-sent events
+  std::string_view key;             // the call's key, borrowed; empty: no Authorization header
+  std::string_view session_token;   // a composite credential's token, borrowed; may be empty
+  std::string_view upstream_model;  // for messages, eg: "gpt-4o-mini"
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds read_timeout{60000};
+  int max_retries = 2;  // more attempts after a transient failure (provider/http_call.hpp)
 };
 
-// POSTs `call.body` to <base>/chat/completions and writes the answer to `out`: each
+// POSTs `call.body` to <model.base>/chat/completions and writes the answer to `out`: each
 // choices[0].delta.content as it arrives when streaming, choices[0].message.content once otherwise.
+// The model's extra headers, CA file and connection bound apply; the proxy comes from the
+// environment (HTTPS_PROXY, ...). Transient failures are retried (provider::perform).
 //
-// The key is sent only as "Authorization: Bearer <key>" on this request: a fresh HTTP client is
-// made for the call and dropped after it, and the header value (the one copy made here) is wiped
-// with OPENSSL_cleanse. Redirects are never followed (they would carry the header elsewhere).
+// The key is sent only as "Authorization: Bearer <key>" on this request, on a pooled connection
+// that never holds it; the header value (the one copy made here) is wiped with OPENSSL_cleanse
+// after the call. Redirects are never followed (they would carry the header elsewhere).
 //
 // Returns normally when the answer is complete, or as soon as `out` asks to stop (out.write
 // returned false or out.stop_requested()): the transfer is then aborted. Throws llmrt::sdk::Error:
 //   LLMRT_KEY_REJECTED  HTTP 401/403
 //   LLMRT_BAD_REQUEST   HTTP 400, 404 and other 4xx
-//   LLMRT_UNAVAILABLE   HTTP 408/429/5xx, connection refused, connect or read timeout
+//   LLMRT_UNAVAILABLE   HTTP 408/429/5xx, connection refused, connect or read timeout (after
+//                       the retries: "failed after 3 attempts: ...")
 //   LLMRT_FAILED        a stream that ended early, a body that is not the JSON expected, TLS
 //                       verification failures, anything else
-void send_chat(const BaseUrl& base, const ChatCall& call, sdk::Output& out);
+void send_chat(const ModelConfig& model, const ChatCall& call, sdk::Output& out);
 
 }  // namespace llmrt::openai
 

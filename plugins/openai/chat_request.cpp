@@ -5,10 +5,13 @@
 #include <boost/json.hpp>
 #include <cmath>
 
+#include "utf8.hpp"
+
 namespace llmrt::openai {
 namespace {
 
 namespace json = boost::json;
+using provider::valid_utf8;
 
 constexpr const char* kOptionsSchema = R"json({
   "type": "object",
@@ -28,7 +31,9 @@ constexpr const char* kOptionsSchema = R"json({
     "connect_timeout_ms": {"type": "integer", "minimum": 1, "maximum": 600000, "default": 10000,
                            "description": "how long to wait for the connection"},
     "read_timeout_ms": {"type": "integer", "minimum": 1, "maximum": 3600000, "default": 60000,
-                        "description": "the longest wait for the next bytes of the answer"}
+                        "description": "the longest wait for the next bytes of the answer"},
+    "max_retries": {"type": "integer", "minimum": 0, "maximum": 10, "default": 2,
+                    "description": "retries after a connection error, 408, 409, 429 or 5xx; 0: none"}
   },
   "additionalProperties": false
 })json";
@@ -71,47 +76,6 @@ std::int64_t integer_option(const json::value& value, std::string_view name, std
 bool wants_max_completion_tokens(std::string_view model) {
   if (model.size() >= 2 && model[0] == 'o' && model[1] >= '0' && model[1] <= '9') return true;
   return model.starts_with("gpt-5");
-}
-
-// The prompt may hold any bytes; JSON text must be UTF-8. Invalid sequences become U+FFFD.
-std::string valid_utf8(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto byte = static_cast<unsigned char>(text[i]);
-    std::size_t length = 0;
-    std::uint32_t min = 0;
-    if (byte < 0x80) {
-      out.push_back(text[i++]);
-      continue;
-    } else if ((byte & 0xE0) == 0xC0) {
-      length = 2;
-      min = 0x80;
-    } else if ((byte & 0xF0) == 0xE0) {
-      length = 3;
-      min = 0x800;
-    } else if ((byte & 0xF8) == 0xF0) {
-      length = 4;
-      min = 0x10000;
-    }
-    bool ok = length > 0 && i + length <= text.size();
-    std::uint32_t code = length > 0 ? (byte & (0xFF >> (length + 1))) : 0;
-    for (std::size_t k = 1; ok && k < length; ++k) {
-      const auto next = static_cast<unsigned char>(text[i + k]);
-      ok = (next & 0xC0) == 0x80;
-      code = (code << 6) | (next & 0x3F);
-    }
-    ok = ok && code >= min && code <= 0x10FFFF && !(code >= 0xD800 && code <= 0xDFFF);
-    if (ok) {
-      out.append(text.substr(i, length));
-      i += length;
-    } else {
-      out.append("\xEF\xBF\xBD");
-      ++i;
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -166,6 +130,8 @@ CallOptions parse_call_options(std::string_view options_json) {
       options.connect_timeout = std::chrono::milliseconds(integer_option(value, name, 1, 600000));
     } else if (name == "read_timeout_ms") {
       options.read_timeout = std::chrono::milliseconds(integer_option(value, name, 1, 3600000));
+    } else if (name == "max_retries") {
+      options.max_retries = static_cast<int>(integer_option(value, name, 0, 10));
     } else {
       throw sdk::Error(LLMRT_BAD_REQUEST, "unknown option '" + std::string(name) + "'");
     }

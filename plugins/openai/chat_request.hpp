@@ -27,6 +27,7 @@ struct CallOptions {
   std::optional<boost::json::array> messages;  // a whole messages list, sent as-is
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds read_timeout{60000};
+  int max_retries = 2;  // 0..10: retries after a transient failure
 };
 
 // Parses a call's options. The host has checked them already; this checks again (another host

@@ -53,11 +53,11 @@ class OpenAiModel final : public llmrt::sdk::DynamicModel {
     call.stream = prompt.stream;
     call.key = key;
     call.session_token = session_token;
-    call.session_token_header = config_.session_token_header;
     call.upstream_model = config_.upstream_model;
     call.connect_timeout = options.connect_timeout;
     call.read_timeout = options.read_timeout;
-    llmrt::openai::send_chat(config_.base, call, out);
+    call.max_retries = options.max_retries;
+    llmrt::openai::send_chat(config_, call, out);
   }
 
   const ModelConfig config_;

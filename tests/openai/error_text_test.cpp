@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-namespace llmrt::openai {
+namespace llmrt::provider {
 namespace {
 
 TEST(OpenAiErrorText, ScrubsTheCallKeyWherever) {
@@ -95,4 +95,4 @@ TEST(OpenAiErrorText, ThrowHttpErrorCarriesTheStatus) {
 }
 
 }  // namespace
-}  // namespace llmrt::openai
+}  // namespace llmrt::provider

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace llmrt::openai {
+namespace llmrt::provider {
 namespace {
 
 // A recorded stream with everything the parser must handle: comments, CRLF, LF and lone CR line
@@ -222,4 +222,4 @@ TEST(SseParser, OpenAiRecordedStream) {
 }
 
 }  // namespace
-}  // namespace llmrt::openai
+}  // namespace llmrt::provider

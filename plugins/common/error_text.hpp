@@ -1,15 +1,15 @@
 // Turning what went wrong into an llmrt status and a message fit to show: HTTP statuses, provider
 // error bodies, transport failures. Every message goes through scrub(): providers echo keys back
 // (eg: "Incorrect API key provided: sk-proj-...") and a message must never carry one.
-#ifndef LLMRT_OPENAI_ERROR_TEXT_HPP
-#define LLMRT_OPENAI_ERROR_TEXT_HPP
+#ifndef LLMRT_PROVIDER_ERROR_TEXT_HPP
+#define LLMRT_PROVIDER_ERROR_TEXT_HPP
 
 #include <llmrt/plugin.h>
 
 #include <string>
 #include <string_view>
 
-namespace llmrt::openai {
+namespace llmrt::provider {
 
 // What replaces a secret in a message.
 inline constexpr std::string_view kRedacted = "[redacted]";
@@ -44,6 +44,6 @@ std::string http_error_message(int http_status, std::string_view url, std::strin
 // Throws llmrt::sdk::Error(status, scrub(message, key)).
 [[noreturn]] void throw_error(llmrt_status status, std::string_view message, std::string_view key);
 
-}  // namespace llmrt::openai
+}  // namespace llmrt::provider
 
-#endif  // LLMRT_OPENAI_ERROR_TEXT_HPP
+#endif  // LLMRT_PROVIDER_ERROR_TEXT_HPP

@@ -4,7 +4,7 @@
 
 #include <boost/json.hpp>
 
-namespace llmrt::openai {
+namespace llmrt::provider {
 namespace {
 
 namespace json = boost::json;
@@ -211,4 +211,4 @@ void throw_error(llmrt_status status, std::string_view message, std::string_view
   throw sdk::Error(status, scrub(message, key));
 }
 
-}  // namespace llmrt::openai
+}  // namespace llmrt::provider

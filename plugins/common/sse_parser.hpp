@@ -6,15 +6,15 @@
 // Handled: LF, CRLF and CR line endings (mixed, and split across feeds), comment lines (": ..."),
 // multi-line data (several "data:" lines joined with "\n"), "event:" and "id:" fields, a UTF-8 BOM
 // at the start, fields without a colon. Unknown fields and "retry:" are ignored.
-#ifndef LLMRT_OPENAI_SSE_PARSER_HPP
-#define LLMRT_OPENAI_SSE_PARSER_HPP
+#ifndef LLMRT_PROVIDER_SSE_PARSER_HPP
+#define LLMRT_PROVIDER_SSE_PARSER_HPP
 
 #include <cstddef>
 #include <functional>
 #include <string>
 #include <string_view>
 
-namespace llmrt::openai {
+namespace llmrt::provider {
 
 struct SseEvent {
   std::string type = "message";  // the "event:" field, "message" when there was none
@@ -54,6 +54,6 @@ class SseParser {
   std::string last_id_;
 };
 
-}  // namespace llmrt::openai
+}  // namespace llmrt::provider
 
-#endif  // LLMRT_OPENAI_SSE_PARSER_HPP
+#endif  // LLMRT_PROVIDER_SSE_PARSER_HPP

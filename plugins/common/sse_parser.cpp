@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-namespace llmrt::openai {
+namespace llmrt::provider {
 namespace {
 
 constexpr std::string_view kBom = "\xEF\xBB\xBF";
@@ -84,4 +84,4 @@ bool SseParser::dispatch(const Handler& handler) {
   return handler(event);
 }
 
-}  // namespace llmrt::openai
+}  // namespace llmrt::provider

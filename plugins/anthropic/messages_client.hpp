@@ -1,0 +1,45 @@
+// One Messages API call over HTTP: the request with Anthropic's headers, the streamed (SSE) or
+// whole answer, and every failure turned into an llmrt::sdk::Error with a scrubbed message.
+#ifndef LLMRT_ANTHROPIC_MESSAGES_CLIENT_HPP
+#define LLMRT_ANTHROPIC_MESSAGES_CLIENT_HPP
+
+#include <llmrt/sdk.hpp>
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "config.hpp"
+
+namespace llmrt::anthropic {
+
+// The API version every request names (the "anthropic-version" header).
+inline constexpr std::string_view kApiVersion = "2023-06-01";
+
+struct MessagesCall {
+  std::string body;      // build_messages_request
+  bool stream = false;   // the body asks for "stream": true
+  std::string_view key;  // the call's key, borrowed; empty: no x-api-key header
+  std::chrono::milliseconds connect_timeout{10000};
+  std::chrono::milliseconds read_timeout{600000};
+  int max_retries = 2;
+};
+
+// POSTs `call.body` to <model.base>/v1/messages with "x-api-key: <key>" (never Authorization) and
+// "anthropic-version: 2023-06-01", and writes the answer to `out`: each content_block_delta's
+// text_delta as it arrives when streaming, the text blocks of the message otherwise. Reports the
+// usage (input_tokens, output_tokens) once the answer is complete.
+//
+// The key goes in this request's header only, on a pooled connection that never holds it, and is
+// wiped after the call. Throws llmrt::sdk::Error:
+//   LLMRT_KEY_REJECTED  HTTP 401/403
+//   LLMRT_BAD_REQUEST   HTTP 400, 404, 413 and other 4xx
+//   LLMRT_UNAVAILABLE   HTTP 429/529/5xx, a connection error or timeout — after the retries
+//                       ("failed after 3 attempts: ..."); an "overloaded_error" stream event
+//   LLMRT_FAILED        a stream that ended before message_stop, an "error" event, a body that is
+//                       not the JSON expected, TLS verification failures
+void send_messages(const ModelConfig& model, const MessagesCall& call, sdk::Output& out);
+
+}  // namespace llmrt::anthropic
+
+#endif  // LLMRT_ANTHROPIC_MESSAGES_CLIENT_HPP

@@ -1,0 +1,108 @@
+// plugins/common on its own: which proxy a request uses (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), and
+// the network fields of a models file (headers, ca_file, max_connections).
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <optional>
+#include <string>
+
+#include "connection_pool.hpp"
+#include "models_file.hpp"
+
+namespace llmrt::provider {
+namespace {
+
+const ProviderDefaults kTestProvider{"test-models.json", "test", "TEST_API_KEY", "api.test.com"};
+
+class ProxyEnvironment : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* name : kNames) {
+      if (const char* value = std::getenv(name)) saved_.emplace_back(name, value);
+      ::unsetenv(name);
+    }
+  }
+  void TearDown() override {
+    for (const char* name : kNames) ::unsetenv(name);
+    for (const auto& [name, value] : saved_) ::setenv(name.c_str(), value.c_str(), 1);
+  }
+  static std::optional<Proxy> proxy_for(const std::string& url) {
+    return proxy_from_environment(parse_base_url(url, "test"));
+  }
+
+  static constexpr const char* kNames[] = {"HTTPS_PROXY", "https_proxy", "HTTP_PROXY",
+                                           "http_proxy",  "NO_PROXY",    "no_proxy"};
+  std::vector<std::pair<std::string, std::string>> saved_;
+};
+
+TEST_F(ProxyEnvironment, SchemePicksTheVariable) {
+  EXPECT_EQ(proxy_for("https://api.anthropic.com"), std::nullopt);
+  ::setenv("HTTPS_PROXY", "http://proxy.internal:3128", 1);
+  ::setenv("http_proxy", "plain.internal:8080", 1);
+  EXPECT_EQ(proxy_for("https://api.anthropic.com"), (Proxy{"proxy.internal", 3128}));
+  EXPECT_EQ(proxy_for("http://localhost:8081/v1"), (Proxy{"plain.internal", 8080}));
+}
+
+TEST_F(ProxyEnvironment, NoProxyMatchesHostsDomainsAndPorts) {
+  ::setenv("HTTPS_PROXY", "http://proxy.internal:3128", 1);
+  ::setenv("NO_PROXY", " example.com, .corp.internal,127.0.0.1:8443,[::1]", 1);
+  EXPECT_EQ(proxy_for("https://example.com"), std::nullopt);
+  EXPECT_EQ(proxy_for("https://api.example.com"), std::nullopt);  // a subdomain
+  EXPECT_NE(proxy_for("https://notexample.com"), std::nullopt);   // not a suffix match
+  EXPECT_EQ(proxy_for("https://llm.corp.internal"), std::nullopt);
+  EXPECT_EQ(proxy_for("https://127.0.0.1:8443"), std::nullopt);
+  EXPECT_NE(proxy_for("https://127.0.0.1:9443"), std::nullopt);  // another port
+  EXPECT_EQ(proxy_for("https://[::1]:4000"), std::nullopt);
+  ::setenv("NO_PROXY", "*", 1);
+  EXPECT_EQ(proxy_for("https://api.openai.com"), std::nullopt);
+}
+
+TEST_F(ProxyEnvironment, UnusableProxyIsAConfigErrorThatHidesThePassword) {
+  ::setenv("HTTPS_PROXY", "https://proxy.internal:3128", 1);
+  EXPECT_THROW(proxy_for("https://api.openai.com"), ConfigError);
+  ::setenv("HTTPS_PROXY", "http://me:hunter2@proxy.internal:3128", 1);
+  try {
+    proxy_for("https://api.openai.com");
+    ADD_FAILURE() << "accepted a proxy with credentials";
+  } catch (const ConfigError& error) {
+    EXPECT_EQ(std::string(error.what()).find("hunter2"), std::string::npos) << error.what();
+  }
+}
+
+TEST(ModelsFileNetworkFields, HeadersCaFileAndMaxConnections) {
+  const BaseUrl base = parse_base_url("https://api.test.com/v1", "test");
+  const auto models = parse_models_file(
+      R"([{"id": "m", "headers": {"OpenAI-Organization": "org-1", "OpenAI-Project": "p"},
+           "ca_file": "/etc/ssl/corp.pem", "max_connections": 8}, {"id": "plain"}])",
+      base, "test-models.json", kTestProvider);
+  ASSERT_EQ(models.size(), 2u);
+  EXPECT_EQ(models[0].headers, (std::vector<std::pair<std::string, std::string>>{
+                                   {"OpenAI-Organization", "org-1"}, {"OpenAI-Project", "p"}}));
+  EXPECT_EQ(models[0].ca_file, "/etc/ssl/corp.pem");
+  EXPECT_EQ(models[0].max_connections, 8u);
+  EXPECT_TRUE(models[1].headers.empty());
+  EXPECT_EQ(models[1].max_connections, kDefaultMaxConnections);
+  EXPECT_EQ(models[1].key_name, "test");
+}
+
+TEST(ModelsFileNetworkFields, HeadersThePluginSetsItselfAreRefused) {
+  const BaseUrl base = parse_base_url("https://api.test.com", "test");
+  for (const char* header : {"Authorization", "x-api-key", "Host", "Content-Length"}) {
+    const std::string file = std::string(R"([{"id": "m", "headers": {")") + header + R"(": "x"}}])";
+    try {
+      parse_models_file(file, base, "test-models.json", kTestProvider);
+      ADD_FAILURE() << header << " was accepted";
+    } catch (const ConfigError& error) {
+      EXPECT_NE(std::string(error.what()).find(header), std::string::npos) << error.what();
+    }
+  }
+  EXPECT_THROW(
+      parse_models_file(R"([{"id": "m", "max_connections": 0}])", base, "f", kTestProvider),
+      ConfigError);
+  EXPECT_THROW(parse_models_file(R"([{"id": "m", "headers": {"X-A": "line\nbreak"}}])", base, "f",
+                                 kTestProvider),
+               ConfigError);
+}
+
+}  // namespace
+}  // namespace llmrt::provider
