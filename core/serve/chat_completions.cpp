@@ -10,6 +10,7 @@
 // its deadline, or the client leaving) answers alone and writes the log lines.
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/json.hpp>
 #include <charconv>
@@ -50,6 +51,23 @@ http::Reply error_reply(const Refusal& refusal, const std::string& request_id) {
   return reply;
 }
 
+// A failure of the gateway's own configuration (a keys-file path, a credential command's output, a
+// plugin that will not load): the details go to the operator's warning log, and the client, who
+// may be anyone, gets a generic answer with the request id that finds them there.
+Refusal server_side_failure(const GatewayContext& context, const AuditEvent& audit,
+                            const std::string& details, std::string_view outcome) {
+  context.warn("request " + audit.request_id + " (model '" + audit.model +
+               "'): server-side failure: " + details);
+  return {500,
+          "server_error",
+          "internal_error",
+          "the gateway could not serve this request because of a problem on its side; its "
+          "operator has been told (request " +
+              audit.request_id + ")",
+          "",
+          std::string(outcome)};
+}
+
 // How a failed call is answered. A tenant's call runs with the operator's upstream key, which the
 // tenant knows nothing of: problems with that key are the operator's (told on the warning log),
 // and the tenant gets a message that names neither the key nor where it is stored.
@@ -86,6 +104,36 @@ Refusal refusal_for(const GatewayContext& context, const Error& error, const Aud
                 "",
                 "upstream_key_unavailable"};
     }
+  }
+  // Without a tenant, a key the call did not get from the client is the operator's (environment,
+  // keys file, credential source): its problems are the operator's too.
+  const bool client_key = audit.key_source == to_string(KeySource::per_call);
+  const std::string model = "model '" + audit.model + "'";
+  switch (error.code()) {
+    case ErrorCode::usage:
+    case ErrorCode::bad_request:
+    case ErrorCode::model_not_found:
+    case ErrorCode::unavailable:
+    case ErrorCode::busy:
+    case ErrorCode::plugin_failed:
+      break;  // about the request or the model: its own message (any key is scrubbed from it)
+    case ErrorCode::key_missing:
+      if (client_key) break;
+      // The runtime's message says where the operator could store a key: not the client's business.
+      return {401,
+              "authentication_error",
+              "missing_api_key",
+              model +
+                  " needs a key and the gateway has none for it: send 'Authorization: Bearer "
+                  "<key>'",
+              "",
+              "key_missing"};
+    case ErrorCode::key_invalid:
+    case ErrorCode::key_rejected:
+      if (client_key) break;
+      [[fallthrough]];
+    default:  // keys_file, credential_source, io, plugin_load, ...: the server's configuration
+      return server_side_failure(context, audit, error.what(), to_string(error.code()));
   }
   const HttpError http = http_error_for(error.code());
   return {http.status,
@@ -234,16 +282,33 @@ void use_tenant_key(const GatewayContext& context, const Model& model, PromptOpt
   audit.key_source = std::string(to_string(KeySource::stored_name));
 }
 
-// What of the request the model gets: the messages as-is if its schema takes "messages", else the
-// last user message as the prompt text (and the system text if it takes "system"); sampling
+// What of the request the model gets: the messages as-is if its schema takes "messages"; else the
+// last user message as the prompt text, with the system text and the earlier turns as the call's
+// system prompt and history (a model that does not read conversations gets the system text as its
+// "system" option if it declares one, and the runtime warns of what it did not send); sampling
 // parameters only where its schema declares them.
-PromptOptions prompt_options_for(const ChatRequest& chat, const std::set<std::string>& accepted,
-                                 std::string& text, std::string& ignored) {
+PromptOptions prompt_options_for(ChatRequest& chat, const ModelInfo& model,
+                                 const std::set<std::string>& accepted, std::string& text,
+                                 std::string& ignored) {
   json::object options;
+  PromptOptions prompt;
   if (accepted.count("messages")) {
     options["messages"] = chat.messages;
-  } else if (!chat.system_text.empty() && accepted.count("system")) {
-    options["system"] = chat.system_text;
+  } else {
+    if (model.conversation && !chat.not_a_conversation.empty()) {
+      throw Refusal{400,
+                    "invalid_request_error",
+                    "",
+                    chat.not_a_conversation,
+                    chat.not_a_conversation_param,
+                    "bad_request"};
+    }
+    if (!chat.system_text.empty() && !model.conversation && accepted.count("system")) {
+      options["system"] = chat.system_text;
+    } else {
+      prompt.system = chat.system_text;
+    }
+    prompt.history = std::move(chat.history);
   }
   for (const auto& [name, value] : chat.sampling) {
     if (accepted.count(std::string(name))) {
@@ -253,9 +318,24 @@ PromptOptions prompt_options_for(const ChatRequest& chat, const std::set<std::st
     }
   }
   text = chat.last_user_text;
-  PromptOptions prompt;
   if (!options.empty()) prompt.options_json = json::serialize(options);
   return prompt;
+}
+
+// What the runtime will warn of for a model that does not read conversations, in its words
+// (core/src/conversation_call.cpp), for a stream's headers, which go out before the call's end.
+std::string conversation_warning(const ModelInfo& model, const PromptOptions& options) {
+  if (model.conversation || (options.system.empty() && options.history.empty())) return {};
+  std::string left_out;
+  if (!options.system.empty()) left_out = "the system prompt";
+  if (!options.history.empty()) {
+    if (!left_out.empty()) left_out += " and ";
+    left_out += std::to_string(options.history.size()) + " earlier turn" +
+                (options.history.size() == 1 ? "" : "s");
+  }
+  const std::size_t parts = (options.system.empty() ? 0 : 1) + options.history.size();
+  return "model '" + model.id + "' does not read conversations: " + left_out +
+         (parts > 1 ? " were" : " was") + " not sent, only the last prompt";
 }
 
 void add_call_headers(http::Headers& headers, const std::string& ignored,
@@ -305,6 +385,7 @@ class ChatCall : public std::enable_shared_from_this<ChatCall> {
   std::string text;
   PromptOptions options;
   bool stream = false;
+  bool include_usage = false;  // stream_options.include_usage
   std::string ignored;
   std::vector<std::string> early_warnings;  // known before the call (a stream's headers)
   std::chrono::milliseconds deadline{0};
@@ -407,9 +488,9 @@ class ChatCall : public std::enable_shared_from_this<ChatCall> {
         http::Headers headers{{"X-Request-Id", audit_.request_id}, {"Cache-Control", "no-cache"}};
         add_call_headers(headers, ignored, early_warnings);
         exchange_->start_stream(200, std::move(headers), "text/event-stream");
-        event = chunk_event(id_, text_part, true);
+        event = chunk_event(id_, text_part, true, include_usage);
       } else if (!text_part.empty()) {
-        event = chunk_event(id_, text_part, false);
+        event = chunk_event(id_, text_part, false, include_usage);
       }
     }
     // Outside the lock: this waits while the client's buffer is full.
@@ -425,6 +506,10 @@ class ChatCall : public std::enable_shared_from_this<ChatCall> {
     if (!claim()) return;
     if (exchange_->client_gone()) return log(499, "client_disconnected");
     audit_.key_source = std::string(to_string(answer.key_source));
+    if (answer.usage) {
+      if (answer.usage->input_tokens >= 0) audit_.input_tokens = answer.usage->input_tokens;
+      if (answer.usage->output_tokens >= 0) audit_.output_tokens = answer.usage->output_tokens;
+    }
     if (!stream) {
       if (too_large_) {
         const Refusal refusal{502,
@@ -442,7 +527,7 @@ class ChatCall : public std::enable_shared_from_this<ChatCall> {
       reply.headers.emplace_back("X-Request-Id", audit_.request_id);
       add_call_headers(reply.headers, ignored, answer.warnings);
       reply.headers.emplace_back("X-Llmrt-Key-Source", std::string(to_string(answer.key_source)));
-      reply.body = completion_body(id_, valid_utf8(reply_));
+      reply.body = completion_body(id_, valid_utf8(reply_), answer.usage);
       std::string().swap(reply_);
       exchange_->respond(std::move(reply));
       return log(200, "ok");
@@ -453,11 +538,21 @@ class ChatCall : public std::enable_shared_from_this<ChatCall> {
       http::Headers headers{{"X-Request-Id", audit_.request_id}, {"Cache-Control", "no-cache"}};
       add_call_headers(headers, ignored, answer.warnings);
       exchange_->start_stream(200, std::move(headers), "text/event-stream");
-      events = chunk_event(id_, repair_.finish(), true);
-    } else if (std::string tail = repair_.finish(); !tail.empty()) {
-      events = chunk_event(id_, tail, false);
+      events = chunk_event(id_, repair_.finish(), true, include_usage);
+    } else {
+      // The headers went out with the warnings known then; the ones that came later (eg: a plugin
+      // that reported its usage twice) go as SSE comments.
+      for (const std::string& warning : answer.warnings) {
+        if (std::find(early_warnings.begin(), early_warnings.end(), warning) ==
+            early_warnings.end()) {
+          events += warning_comment(warning);
+        }
+      }
+      if (std::string tail = repair_.finish(); !tail.empty()) {
+        events += chunk_event(id_, tail, false, include_usage);
+      }
     }
-    events += final_events(id_);
+    events += final_events(id_, include_usage, answer.usage);
     exchange_->end_stream(events);
     log(200, "ok");
   }
@@ -613,20 +708,31 @@ void handle_chat_completions(GatewayContext& context, http::Request request,
     const Model model = context.runtime.get_model(chat.model);
     std::string text;
     std::string ignored;
-    PromptOptions options = prompt_options_for(chat, accepted->second, text, ignored);
+    PromptOptions options = prompt_options_for(chat, model.info(), accepted->second, text, ignored);
     if (audit.tenant) use_tenant_key(context, model, options, audit);
     std::vector<std::string> early_warnings;
     // A stream's headers go before the call's own warnings exist; the one that matters here (a
     // key the model cannot take) is known now.
     if (chat.stream && key && !model.info().accepts_key) {
-      early_warnings.push_back("model '" + chat.model +
-                               "' does not use keys; the key given for this call was not sent");
+      // In the runtime's words (core/src/key_resolver.cpp), so that the end of the stream can
+      // tell it from the warnings that came later.
+      const std::string why = model.info().abi_version >> 16 == 1
+                                  ? "its plugin was built for ABI 1.0, before keys existed"
+                                  : "it does not accept keys";
+      early_warnings.push_back("model '" + chat.model + "' does not use keys (" + why +
+                               "); the key given for this call was not sent");
+    }
+    if (chat.stream) {
+      if (std::string warning = conversation_warning(model.info(), options); !warning.empty()) {
+        early_warnings.push_back(std::move(warning));
+      }
     }
     options.key = std::move(key);
     auto call = std::make_shared<ChatCall>(context, exchange, record, audit, model);
     call->text = std::move(text);
     call->options = std::move(options);
     call->stream = chat.stream;
+    call->include_usage = chat.include_usage;
     call->ignored = std::move(ignored);
     call->early_warnings = std::move(early_warnings);
     call->deadline = deadline;
@@ -636,7 +742,7 @@ void handle_chat_completions(GatewayContext& context, http::Request request,
   } catch (const Error& error) {
     refuse(refusal_for(context, error, audit));
   } catch (const std::exception& error) {
-    refuse({500, "server_error", "", error.what(), "", "internal_error"});
+    refuse(server_side_failure(context, audit, error.what(), "internal_error"));
   }
 }
 
