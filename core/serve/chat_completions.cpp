@@ -17,6 +17,7 @@
 #include <mutex>
 #include <optional>
 
+#include "chat_prompt.hpp"
 #include "gateway_context.hpp"
 #include "openai_protocol.hpp"
 #include "utf8_repair.hpp"
@@ -280,62 +281,6 @@ void use_tenant_key(const GatewayContext& context, const Model& model, PromptOpt
   }
   options.key_name = std::move(*entry);
   audit.key_source = std::string(to_string(KeySource::stored_name));
-}
-
-// What of the request the model gets: the messages as-is if its schema takes "messages"; else the
-// last user message as the prompt text, with the system text and the earlier turns as the call's
-// system prompt and history (a model that does not read conversations gets the system text as its
-// "system" option if it declares one, and the runtime warns of what it did not send); sampling
-// parameters only where its schema declares them.
-PromptOptions prompt_options_for(ChatRequest& chat, const ModelInfo& model,
-                                 const std::set<std::string>& accepted, std::string& text,
-                                 std::string& ignored) {
-  json::object options;
-  PromptOptions prompt;
-  if (accepted.count("messages")) {
-    options["messages"] = chat.messages;
-  } else {
-    if (model.conversation && !chat.not_a_conversation.empty()) {
-      throw Refusal{400,
-                    "invalid_request_error",
-                    "",
-                    chat.not_a_conversation,
-                    chat.not_a_conversation_param,
-                    "bad_request"};
-    }
-    if (!chat.system_text.empty() && !model.conversation && accepted.count("system")) {
-      options["system"] = chat.system_text;
-    } else {
-      prompt.system = chat.system_text;
-    }
-    prompt.history = std::move(chat.history);
-  }
-  for (const auto& [name, value] : chat.sampling) {
-    if (accepted.count(std::string(name))) {
-      options[name] = value;
-    } else {
-      ignored += (ignored.empty() ? "" : ",") + std::string(name);
-    }
-  }
-  text = chat.last_user_text;
-  if (!options.empty()) prompt.options_json = json::serialize(options);
-  return prompt;
-}
-
-// What the runtime will warn of for a model that does not read conversations, in its words
-// (core/src/conversation_call.cpp), for a stream's headers, which go out before the call's end.
-std::string conversation_warning(const ModelInfo& model, const PromptOptions& options) {
-  if (model.conversation || (options.system.empty() && options.history.empty())) return {};
-  std::string left_out;
-  if (!options.system.empty()) left_out = "the system prompt";
-  if (!options.history.empty()) {
-    if (!left_out.empty()) left_out += " and ";
-    left_out += std::to_string(options.history.size()) + " earlier turn" +
-                (options.history.size() == 1 ? "" : "s");
-  }
-  const std::size_t parts = (options.system.empty() ? 0 : 1) + options.history.size();
-  return "model '" + model.id + "' does not read conversations: " + left_out +
-         (parts > 1 ? " were" : " was") + " not sent, only the last prompt";
 }
 
 void add_call_headers(http::Headers& headers, const std::string& ignored,
@@ -706,34 +651,25 @@ void handle_chat_completions(GatewayContext& context, http::Request request,
     }
     const std::chrono::milliseconds deadline = call_deadline(context, request);
     const Model model = context.runtime.get_model(chat.model);
-    std::string text;
-    std::string ignored;
-    PromptOptions options = prompt_options_for(chat, model.info(), accepted->second, text, ignored);
-    if (audit.tenant) use_tenant_key(context, model, options, audit);
+    ChatPrompt prompt;
+    try {
+      prompt = chat_prompt_for(chat, model.info(), accepted->second);
+    } catch (const ProtocolError& error) {
+      throw Refusal{400, "invalid_request_error", "", error.what(), error.param(), "bad_request"};
+    }
+    if (audit.tenant) use_tenant_key(context, model, prompt.options, audit);
+    // A stream's headers go before the call's own warnings exist: those known now go in them.
     std::vector<std::string> early_warnings;
-    // A stream's headers go before the call's own warnings exist; the one that matters here (a
-    // key the model cannot take) is known now.
-    if (chat.stream && key && !model.info().accepts_key) {
-      // In the runtime's words (core/src/key_resolver.cpp), so that the end of the stream can
-      // tell it from the warnings that came later.
-      const std::string why = model.info().abi_version >> 16 == 1
-                                  ? "its plugin was built for ABI 1.0, before keys existed"
-                                  : "it does not accept keys";
-      early_warnings.push_back("model '" + chat.model + "' does not use keys (" + why +
-                               "); the key given for this call was not sent");
-    }
     if (chat.stream) {
-      if (std::string warning = conversation_warning(model.info(), options); !warning.empty()) {
-        early_warnings.push_back(std::move(warning));
-      }
+      early_warnings = warnings_in_advance(model.info(), prompt.options, key.has_value());
     }
-    options.key = std::move(key);
+    prompt.options.key = std::move(key);
     auto call = std::make_shared<ChatCall>(context, exchange, record, audit, model);
-    call->text = std::move(text);
-    call->options = std::move(options);
+    call->text = std::move(prompt.text);
+    call->options = std::move(prompt.options);
     call->stream = chat.stream;
     call->include_usage = chat.include_usage;
-    call->ignored = std::move(ignored);
+    call->ignored = std::move(prompt.ignored);
     call->early_warnings = std::move(early_warnings);
     call->deadline = deadline;
     call->admit();
