@@ -53,6 +53,12 @@ case "$job" in
   test)
     install_missing_packages
     build
+    # The official OpenAI client for tests/serve/openai_client_test.cpp (node's `openai` package).
+    # Optional: without node or the registry the install fails quietly and that test skips.
+    if command -v npm > /dev/null; then
+      (cd "$root/tests/serve/openai_node" && timeout 120 npm install --no-audit --no-fund --silent) ||
+        echo "bootstrap: npm install of the OpenAI client failed; its test will skip" >&2
+    fi
     ctest --test-dir "$build_dir" --output-on-failure -j"$(nproc)"
     ;;
   *)

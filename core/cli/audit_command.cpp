@@ -1,9 +1,11 @@
 // llmrt audit: summarises a gateway audit log (docs/audit.md) per tenant and per key fingerprint:
-// request counts by outcome, first and last time. It reads line by line; a malformed line (eg: one
+// request counts by outcome, first and last time, and the tokens the calls used (input and output,
+// summed over the lines that report them). It reads line by line; a malformed line (eg: one
 // cut short by a crash) is reported with its number and skipped, and the summary goes on.
 #include <llmrt/error.hpp>
 
 #include <boost/json.hpp>
+#include <cstdint>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -29,9 +31,15 @@ struct Tally {
   std::string first;
   std::string last;
   std::set<std::string> tenants;  // for fingerprints: the tenants it was seen with ("-": none)
+  std::int64_t input_tokens = 0;
+  std::int64_t output_tokens = 0;
+  std::size_t calls_with_usage = 0;  // lines that report tokens (a failed call reports none)
 
   void add(const serve::AuditEvent& event) {
     ++requests;
+    if (event.input_tokens || event.output_tokens) ++calls_with_usage;
+    input_tokens += event.input_tokens.value_or(0);
+    output_tokens += event.output_tokens.value_or(0);
     ++outcomes[event.outcome];
     if (first.empty() || event.time < first) first = event.time;
     if (last.empty() || event.time > last) last = event.time;
@@ -97,6 +105,10 @@ json::object tally_json(const Tally& tally) {
   for (const auto& [outcome, count] : tally.outcomes) outcomes[outcome] = count;
   return {{"requests", tally.requests},
           {"outcomes", std::move(outcomes)},
+          {"calls_with_usage", tally.calls_with_usage},
+          {"input_tokens", tally.input_tokens},
+          {"output_tokens", tally.output_tokens},
+          {"total_tokens", tally.input_tokens + tally.output_tokens},
           {"first", tally.first},
           {"last", tally.last}};
 }
@@ -142,9 +154,10 @@ void print_summary_text(const Summary& summary, const std::string& name) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& [tenant, tally] : summary.tenants) {
     rows.push_back({tenant.value_or("-"), std::to_string(tally.requests), outcomes_text(tally),
+                    std::to_string(tally.input_tokens), std::to_string(tally.output_tokens),
                     tally.first, tally.last});
   }
-  print_table({"TENANT", "REQUESTS", "OUTCOMES", "FIRST", "LAST"}, rows);
+  print_table({"TENANT", "REQUESTS", "OUTCOMES", "IN TOKENS", "OUT TOKENS", "FIRST", "LAST"}, rows);
   write_stdout("\n");
   rows.clear();
   for (const auto& [fingerprint, tally] : summary.fingerprints) {
@@ -152,9 +165,12 @@ void print_summary_text(const Summary& summary, const std::string& name) {
     for (const std::string& tenant : tally.tenants)
       tenants += (tenants.empty() ? "" : ",") + tenant;
     rows.push_back({fingerprint.value_or("-"), tenants, std::to_string(tally.requests),
-                    outcomes_text(tally), tally.first, tally.last});
+                    outcomes_text(tally), std::to_string(tally.input_tokens),
+                    std::to_string(tally.output_tokens), tally.first, tally.last});
   }
-  print_table({"KEY FINGERPRINT", "TENANTS", "REQUESTS", "OUTCOMES", "FIRST", "LAST"}, rows);
+  print_table({"KEY FINGERPRINT", "TENANTS", "REQUESTS", "OUTCOMES", "IN TOKENS", "OUT TOKENS",
+               "FIRST", "LAST"},
+              rows);
 }
 
 }  // namespace

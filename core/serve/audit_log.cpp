@@ -69,6 +69,28 @@ bool looks_like_rfc3339_utc(std::string_view time) {
   return true;
 }
 
+json::value optional_count(const std::optional<std::int64_t>& count) {
+  return count ? json::value(*count) : json::value(nullptr);
+}
+
+// An optional token count: absent or null (nullopt), or a whole number >= 0.
+bool read_count(const json::object& object, std::string_view name, std::optional<std::int64_t>& out,
+                std::string& why) {
+  const json::value* value = object.if_contains(name);
+  if (value == nullptr || value->is_null()) return true;
+  if (value->is_int64() && value->as_int64() >= 0) {
+    out = value->as_int64();
+    return true;
+  }
+  if (value->is_uint64() &&
+      value->as_uint64() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    out = static_cast<std::int64_t>(value->as_uint64());
+    return true;
+  }
+  why = "\"" + std::string(name) + "\" is not a token count";
+  return false;
+}
+
 }  // namespace
 
 std::string KeyFingerprinter::fingerprint(std::string_view secret) const {
@@ -111,6 +133,8 @@ std::string audit_line(const AuditEvent& event) {
   object["status"] = event.status;
   object["outcome"] = event.outcome;
   object["stream"] = event.stream;
+  object["input_tokens"] = optional_count(event.input_tokens);
+  object["output_tokens"] = optional_count(event.output_tokens);
   // Boost.JSON escapes every control character: whatever a client sent, this stays one line.
   return json::serialize(object) + "\n";
 }
@@ -164,6 +188,8 @@ std::optional<AuditEvent> parse_audit_line(std::string_view line, std::string& w
     return std::nullopt;
   }
   event.stream = stream->as_bool();
+  if (!read_count(object, "input_tokens", event.input_tokens, why)) return std::nullopt;
+  if (!read_count(object, "output_tokens", event.output_tokens, why)) return std::nullopt;
   return event;
 }
 

@@ -2,7 +2,7 @@
 //
 //   {"time":"2026-03-01T12:00:00.123Z","request_id":"req_...","tenant":"acme","model":"echo",
 //    "key_source":"stored-name","key_fingerprint":"hmac:1f2e3d4c5b6a7988","key_id":"...",
-//    "status":200,"outcome":"ok","stream":false}
+//    "status":200,"outcome":"ok","stream":false,"input_tokens":12,"output_tokens":40}
 //
 // A key never appears in it: only a keyed fingerprint (HMAC-SHA256 under an audit key), which
 // cannot be recomputed (or checked against a guessed key) without that audit key.
@@ -10,6 +10,7 @@
 #define LLMRT_SERVE_AUDIT_LOG_HPP
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -44,6 +45,11 @@ struct AuditEvent {
   int status = 0;                              // the HTTP status
   std::string outcome;                         // "ok" or an error code, eg: "session_key_expired"
   bool stream = false;
+  // The call's tokens as the model's plugin reported them; null when it reported none (a failed
+  // or refused call, a plugin older than ABI 2.2, a count the plugin did not know). Lines written
+  // before these fields existed read as null.
+  std::optional<std::int64_t> input_tokens;
+  std::optional<std::int64_t> output_tokens;
 };
 
 // One line of JSON for `event`, with its "\n".

@@ -10,12 +10,14 @@
 // its deadline, or the client leaving) answers alone and writes the log lines.
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/json.hpp>
 #include <charconv>
 #include <mutex>
 #include <optional>
 
+#include "chat_prompt.hpp"
 #include "gateway_context.hpp"
 #include "openai_protocol.hpp"
 #include "utf8_repair.hpp"
@@ -48,6 +50,23 @@ http::Reply error_reply(const Refusal& refusal, const std::string& request_id) {
   if (refusal.status == 503) reply.headers.emplace_back("Retry-After", "1");
   reply.body = error_body(valid_utf8(refusal.message), refusal.type, refusal.code, refusal.param);
   return reply;
+}
+
+// A failure of the gateway's own configuration (a keys-file path, a credential command's output, a
+// plugin that will not load): the details go to the operator's warning log, and the client, who
+// may be anyone, gets a generic answer with the request id that finds them there.
+Refusal server_side_failure(const GatewayContext& context, const AuditEvent& audit,
+                            const std::string& details, std::string_view outcome) {
+  context.warn("request " + audit.request_id + " (model '" + audit.model +
+               "'): server-side failure: " + details);
+  return {500,
+          "server_error",
+          "internal_error",
+          "the gateway could not serve this request because of a problem on its side; its "
+          "operator has been told (request " +
+              audit.request_id + ")",
+          "",
+          std::string(outcome)};
 }
 
 // How a failed call is answered. A tenant's call runs with the operator's upstream key, which the
@@ -86,6 +105,36 @@ Refusal refusal_for(const GatewayContext& context, const Error& error, const Aud
                 "",
                 "upstream_key_unavailable"};
     }
+  }
+  // Without a tenant, a key the call did not get from the client is the operator's (environment,
+  // keys file, credential source): its problems are the operator's too.
+  const bool client_key = audit.key_source == to_string(KeySource::per_call);
+  const std::string model = "model '" + audit.model + "'";
+  switch (error.code()) {
+    case ErrorCode::usage:
+    case ErrorCode::bad_request:
+    case ErrorCode::model_not_found:
+    case ErrorCode::unavailable:
+    case ErrorCode::busy:
+    case ErrorCode::plugin_failed:
+      break;  // about the request or the model: its own message (any key is scrubbed from it)
+    case ErrorCode::key_missing:
+      if (client_key) break;
+      // The runtime's message says where the operator could store a key: not the client's business.
+      return {401,
+              "authentication_error",
+              "missing_api_key",
+              model +
+                  " needs a key and the gateway has none for it: send 'Authorization: Bearer "
+                  "<key>'",
+              "",
+              "key_missing"};
+    case ErrorCode::key_invalid:
+    case ErrorCode::key_rejected:
+      if (client_key) break;
+      [[fallthrough]];
+    default:  // keys_file, credential_source, io, plugin_load, ...: the server's configuration
+      return server_side_failure(context, audit, error.what(), to_string(error.code()));
   }
   const HttpError http = http_error_for(error.code());
   return {http.status,
@@ -234,30 +283,6 @@ void use_tenant_key(const GatewayContext& context, const Model& model, PromptOpt
   audit.key_source = std::string(to_string(KeySource::stored_name));
 }
 
-// What of the request the model gets: the messages as-is if its schema takes "messages", else the
-// last user message as the prompt text (and the system text if it takes "system"); sampling
-// parameters only where its schema declares them.
-PromptOptions prompt_options_for(const ChatRequest& chat, const std::set<std::string>& accepted,
-                                 std::string& text, std::string& ignored) {
-  json::object options;
-  if (accepted.count("messages")) {
-    options["messages"] = chat.messages;
-  } else if (!chat.system_text.empty() && accepted.count("system")) {
-    options["system"] = chat.system_text;
-  }
-  for (const auto& [name, value] : chat.sampling) {
-    if (accepted.count(std::string(name))) {
-      options[name] = value;
-    } else {
-      ignored += (ignored.empty() ? "" : ",") + std::string(name);
-    }
-  }
-  text = chat.last_user_text;
-  PromptOptions prompt;
-  if (!options.empty()) prompt.options_json = json::serialize(options);
-  return prompt;
-}
-
 void add_call_headers(http::Headers& headers, const std::string& ignored,
                       const std::vector<std::string>& warnings) {
   if (!ignored.empty()) headers.emplace_back("X-Llmrt-Ignored-Parameters", ignored);
@@ -305,6 +330,7 @@ class ChatCall : public std::enable_shared_from_this<ChatCall> {
   std::string text;
   PromptOptions options;
   bool stream = false;
+  bool include_usage = false;  // stream_options.include_usage
   std::string ignored;
   std::vector<std::string> early_warnings;  // known before the call (a stream's headers)
   std::chrono::milliseconds deadline{0};
@@ -407,9 +433,9 @@ class ChatCall : public std::enable_shared_from_this<ChatCall> {
         http::Headers headers{{"X-Request-Id", audit_.request_id}, {"Cache-Control", "no-cache"}};
         add_call_headers(headers, ignored, early_warnings);
         exchange_->start_stream(200, std::move(headers), "text/event-stream");
-        event = chunk_event(id_, text_part, true);
+        event = chunk_event(id_, text_part, true, include_usage);
       } else if (!text_part.empty()) {
-        event = chunk_event(id_, text_part, false);
+        event = chunk_event(id_, text_part, false, include_usage);
       }
     }
     // Outside the lock: this waits while the client's buffer is full.
@@ -425,6 +451,10 @@ class ChatCall : public std::enable_shared_from_this<ChatCall> {
     if (!claim()) return;
     if (exchange_->client_gone()) return log(499, "client_disconnected");
     audit_.key_source = std::string(to_string(answer.key_source));
+    if (answer.usage) {
+      if (answer.usage->input_tokens >= 0) audit_.input_tokens = answer.usage->input_tokens;
+      if (answer.usage->output_tokens >= 0) audit_.output_tokens = answer.usage->output_tokens;
+    }
     if (!stream) {
       if (too_large_) {
         const Refusal refusal{502,
@@ -442,7 +472,7 @@ class ChatCall : public std::enable_shared_from_this<ChatCall> {
       reply.headers.emplace_back("X-Request-Id", audit_.request_id);
       add_call_headers(reply.headers, ignored, answer.warnings);
       reply.headers.emplace_back("X-Llmrt-Key-Source", std::string(to_string(answer.key_source)));
-      reply.body = completion_body(id_, valid_utf8(reply_));
+      reply.body = completion_body(id_, valid_utf8(reply_), answer.usage);
       std::string().swap(reply_);
       exchange_->respond(std::move(reply));
       return log(200, "ok");
@@ -453,11 +483,21 @@ class ChatCall : public std::enable_shared_from_this<ChatCall> {
       http::Headers headers{{"X-Request-Id", audit_.request_id}, {"Cache-Control", "no-cache"}};
       add_call_headers(headers, ignored, answer.warnings);
       exchange_->start_stream(200, std::move(headers), "text/event-stream");
-      events = chunk_event(id_, repair_.finish(), true);
-    } else if (std::string tail = repair_.finish(); !tail.empty()) {
-      events = chunk_event(id_, tail, false);
+      events = chunk_event(id_, repair_.finish(), true, include_usage);
+    } else {
+      // The headers went out with the warnings known then; the ones that came later (eg: a plugin
+      // that reported its usage twice) go as SSE comments.
+      for (const std::string& warning : answer.warnings) {
+        if (std::find(early_warnings.begin(), early_warnings.end(), warning) ==
+            early_warnings.end()) {
+          events += warning_comment(warning);
+        }
+      }
+      if (std::string tail = repair_.finish(); !tail.empty()) {
+        events += chunk_event(id_, tail, false, include_usage);
+      }
     }
-    events += final_events(id_);
+    events += final_events(id_, include_usage, answer.usage);
     exchange_->end_stream(events);
     log(200, "ok");
   }
@@ -611,23 +651,25 @@ void handle_chat_completions(GatewayContext& context, http::Request request,
     }
     const std::chrono::milliseconds deadline = call_deadline(context, request);
     const Model model = context.runtime.get_model(chat.model);
-    std::string text;
-    std::string ignored;
-    PromptOptions options = prompt_options_for(chat, accepted->second, text, ignored);
-    if (audit.tenant) use_tenant_key(context, model, options, audit);
-    std::vector<std::string> early_warnings;
-    // A stream's headers go before the call's own warnings exist; the one that matters here (a
-    // key the model cannot take) is known now.
-    if (chat.stream && key && !model.info().accepts_key) {
-      early_warnings.push_back("model '" + chat.model +
-                               "' does not use keys; the key given for this call was not sent");
+    ChatPrompt prompt;
+    try {
+      prompt = chat_prompt_for(chat, model.info(), accepted->second);
+    } catch (const ProtocolError& error) {
+      throw Refusal{400, "invalid_request_error", "", error.what(), error.param(), "bad_request"};
     }
-    options.key = std::move(key);
+    if (audit.tenant) use_tenant_key(context, model, prompt.options, audit);
+    // A stream's headers go before the call's own warnings exist: those known now go in them.
+    std::vector<std::string> early_warnings;
+    if (chat.stream) {
+      early_warnings = warnings_in_advance(model.info(), prompt.options, key.has_value());
+    }
+    prompt.options.key = std::move(key);
     auto call = std::make_shared<ChatCall>(context, exchange, record, audit, model);
-    call->text = std::move(text);
-    call->options = std::move(options);
+    call->text = std::move(prompt.text);
+    call->options = std::move(prompt.options);
     call->stream = chat.stream;
-    call->ignored = std::move(ignored);
+    call->include_usage = chat.include_usage;
+    call->ignored = std::move(prompt.ignored);
     call->early_warnings = std::move(early_warnings);
     call->deadline = deadline;
     call->admit();
@@ -636,7 +678,7 @@ void handle_chat_completions(GatewayContext& context, http::Request request,
   } catch (const Error& error) {
     refuse(refusal_for(context, error, audit));
   } catch (const std::exception& error) {
-    refuse({500, "server_error", "", error.what(), "", "internal_error"});
+    refuse(server_side_failure(context, audit, error.what(), "internal_error"));
   }
 }
 

@@ -72,6 +72,8 @@ ChatRequest parse_chat_request(std::string_view body) {
   }
   request.messages = messages->as_array();
   bool has_user = false;
+  // Every message's role and text, to split the conversation once the last user message is known.
+  std::vector<std::pair<std::string, std::string>> turns;
   for (std::size_t i = 0; i < request.messages.size(); ++i) {
     const std::string param = "messages[" + std::to_string(i) + "]";
     const json::object* message = request.messages[i].if_object();
@@ -82,6 +84,7 @@ ChatRequest parse_chat_request(std::string_view body) {
     }
     const json::value* content = message->if_contains("content");
     const std::string text = content ? content_text(*content, param + ".content") : std::string();
+    turns.emplace_back(std::string(role->as_string()), text);
     if (role->as_string() == "user") {
       request.last_user_text = text;
       has_user = true;
@@ -90,6 +93,49 @@ ChatRequest parse_chat_request(std::string_view body) {
     }
   }
   if (!has_user) throw ProtocolError("messages", "messages must contain a user message");
+  std::size_t last_user = 0;
+  for (std::size_t i = 0; i < turns.size(); ++i) {
+    if (turns[i].first == "user") last_user = i;
+  }
+  for (std::size_t i = 0; i < turns.size(); ++i) {
+    const auto& [role, text] = turns[i];
+    if (role == "system" || role == "developer") continue;
+    const std::string param = "messages[" + std::to_string(i) + "]";
+    if (role != "user" && role != "assistant") {
+      if (request.not_a_conversation.empty()) {
+        request.not_a_conversation = param + " has role '" + role.substr(0, 64) +
+                                     "'; a conversation is sent with system, developer, user and "
+                                     "assistant messages only";
+        request.not_a_conversation_param = param + ".role";
+      }
+    } else if (i > last_user) {
+      if (request.not_a_conversation.empty()) {
+        request.not_a_conversation =
+            param + " comes after the last user message; the last user message is the prompt";
+        request.not_a_conversation_param = param;
+      }
+    } else if (i < last_user) {
+      request.history.push_back({role, text});
+    }
+  }
+
+  if (const json::value* options = root->if_contains("stream_options");
+      options && !options->is_null()) {
+    if (!options->is_object()) {
+      throw ProtocolError("stream_options", "stream_options must be an object");
+    }
+    if (!request.stream) {
+      throw ProtocolError("stream_options", "stream_options is only allowed when stream is true");
+    }
+    const json::value* include = options->as_object().if_contains("include_usage");
+    if (include != nullptr && !include->is_null()) {
+      if (!include->is_bool()) {
+        throw ProtocolError("stream_options.include_usage",
+                            "stream_options.include_usage must be true or false");
+      }
+      request.include_usage = include->as_bool();
+    }
+  }
 
   copy_number(*root, request.sampling, "temperature", false);
   copy_number(*root, request.sampling, "top_p", false);
@@ -134,7 +180,29 @@ CompletionId CompletionId::make(std::string model) {
           std::move(model)};
 }
 
-std::string completion_body(const CompletionId& id, std::string_view text) {
+json::value usage_json(const std::optional<Usage>& usage) {
+  if (!usage) return nullptr;
+  json::object object;
+  if (usage->input_tokens >= 0) object["prompt_tokens"] = usage->input_tokens;
+  if (usage->output_tokens >= 0) object["completion_tokens"] = usage->output_tokens;
+  if (usage->input_tokens >= 0 && usage->output_tokens >= 0) {
+    object["total_tokens"] = usage->input_tokens + usage->output_tokens;
+  }
+  if (!usage->details_json.empty()) {
+    boost::system::error_code ec;
+    const json::value details = json::parse(usage->details_json, ec);
+    if (!ec && details.is_object()) {
+      for (const char* name : {"prompt_tokens_details", "completion_tokens_details"}) {
+        const json::value* part = details.as_object().if_contains(name);
+        if (part != nullptr && part->is_object()) object[name] = *part;
+      }
+    }
+  }
+  return object;
+}
+
+std::string completion_body(const CompletionId& id, std::string_view text,
+                            const std::optional<Usage>& usage) {
   json::object body;
   body["id"] = id.id;
   body["object"] = "chat.completion";
@@ -144,11 +212,12 @@ std::string completion_body(const CompletionId& id, std::string_view text) {
       json::array{json::object{{"index", 0},
                                {"message", json::object{{"role", "assistant"}, {"content", text}}},
                                {"finish_reason", "stop"}}};
-  body["usage"] = json::object{{"prompt_tokens", 0}, {"completion_tokens", 0}, {"total_tokens", 0}};
+  if (usage) body["usage"] = usage_json(usage);
   return json::serialize(body);
 }
 
-std::string chunk_event(const CompletionId& id, std::string_view content, bool first) {
+std::string chunk_event(const CompletionId& id, std::string_view content, bool first,
+                        bool usage_field) {
   json::object delta;
   if (first) delta["role"] = "assistant";
   delta["content"] = content;
@@ -158,17 +227,32 @@ std::string chunk_event(const CompletionId& id, std::string_view content, bool f
                      {"model", id.model}};
   chunk["choices"] = json::array{
       json::object{{"index", 0}, {"delta", std::move(delta)}, {"finish_reason", nullptr}}};
+  if (usage_field) chunk["usage"] = nullptr;
   return "data: " + json::serialize(chunk) + "\n\n";
 }
 
-std::string final_events(const CompletionId& id) {
+std::string final_events(const CompletionId& id, bool include_usage,
+                         const std::optional<Usage>& usage) {
   json::object chunk{{"id", id.id},
                      {"object", "chat.completion.chunk"},
                      {"created", id.created},
                      {"model", id.model}};
   chunk["choices"] =
       json::array{json::object{{"index", 0}, {"delta", json::object{}}, {"finish_reason", "stop"}}};
-  return "data: " + json::serialize(chunk) + "\n\ndata: [DONE]\n\n";
+  std::string events;
+  if (include_usage) {
+    chunk["usage"] = nullptr;
+    events = "data: " + json::serialize(chunk) + "\n\n";
+    chunk["choices"] = json::array{};
+    chunk["usage"] = usage_json(usage);
+  }
+  return events + "data: " + json::serialize(chunk) + "\n\ndata: [DONE]\n\n";
+}
+
+std::string warning_comment(std::string_view warning) {
+  std::string line = ": llmrt-warning: ";
+  for (char c : warning) line += (c == '\n' || c == '\r') ? ' ' : c;  // one comment line
+  return line + "\n\n";
 }
 
 HttpError http_error_for(ErrorCode code) {

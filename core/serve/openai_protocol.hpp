@@ -4,13 +4,17 @@
 #define LLMRT_SERVE_OPENAI_PROTOCOL_HPP
 
 #include <llmrt/error.hpp>
+#include <llmrt/model.hpp>
+#include <llmrt/response.hpp>
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace llmrt::serve {
 
@@ -32,6 +36,14 @@ struct ChatRequest {
   std::string system_text;       // the "system"/"developer" messages, joined by blank lines
   boost::json::array messages;   // the messages as sent
   boost::json::object sampling;  // temperature, top_p, max_tokens, seed, stop: as sent
+  // The user and assistant messages before the last user message, oldest first: the history a
+  // model that reads conversations gets (the last user message is the prompt).
+  std::vector<Message> history;
+  // Why `messages` cannot be sent as system + history + prompt (eg: a "tool" message, or a message
+  // after the last user message), and the message at fault; empty when it can.
+  std::string not_a_conversation;
+  std::string not_a_conversation_param;
+  bool include_usage = false;  // stream_options.include_usage: a last chunk with the usage
 };
 
 // Parses a POST /v1/chat/completions body. Throws ProtocolError naming the field at fault.
@@ -45,11 +57,25 @@ struct CompletionId {
   static CompletionId make(std::string model);
 };
 
-std::string completion_body(const CompletionId& id, std::string_view text);
+// OpenAI's usage object for what the plugin reported: {"prompt_tokens", "completion_tokens",
+// "total_tokens"}, a count the plugin marked unknown left out (and the total with it), and the
+// provider's "prompt_tokens_details" / "completion_tokens_details" when its details carry them.
+// null when the plugin reported nothing.
+boost::json::value usage_json(const std::optional<Usage>& usage);
+
+// A chat.completion; "usage" is left out when the plugin reported none.
+std::string completion_body(const CompletionId& id, std::string_view text,
+                            const std::optional<Usage>& usage);
 // "data: {...chat.completion.chunk...}\n\n" carrying `content` (and the role on the first chunk).
-std::string chunk_event(const CompletionId& id, std::string_view content, bool first);
-// The closing chunk (finish_reason "stop" or "length"... here always "stop") and "data: [DONE]".
-std::string final_events(const CompletionId& id);
+// `usage_field`: the chunk carries "usage": null, as OpenAI's do when the client asked for usage.
+std::string chunk_event(const CompletionId& id, std::string_view content, bool first,
+                        bool usage_field = false);
+// The closing chunk (finish_reason "stop"), with `include_usage` a last chunk with "choices": []
+// and "usage" (null when the plugin reported none), then "data: [DONE]".
+std::string final_events(const CompletionId& id, bool include_usage,
+                         const std::optional<Usage>& usage);
+// An SSE comment line (ignored by clients that do not look): ": llmrt-warning: TEXT\n\n".
+std::string warning_comment(std::string_view warning);
 
 struct HttpError {
   int status;

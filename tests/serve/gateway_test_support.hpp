@@ -309,7 +309,8 @@ struct SseStream {
   std::vector<json::object> chunks;  // every "data: {...}" event before [DONE]
   std::string content;               // the deltas' contents, concatenated
   bool first_delta_has_role = false;
-  bool ends_with_done = false;  // the last event is "data: [DONE]" and nothing follows it
+  bool ends_with_done = false;        // the last event is "data: [DONE]" and nothing follows it
+  std::vector<std::string> comments;  // ": ..." lines, eg: ": llmrt-warning: ..."
   std::vector<std::string> problems;
 };
 
@@ -326,6 +327,10 @@ inline SseStream parse_sse(const std::string& body) {
     const std::string event = body.substr(start, end - start);
     start = end + 2;
     if (done_seen) stream.problems.push_back("event after [DONE]: " + event.substr(0, 200));
+    if (event.rfind(":", 0) == 0) {  // a comment (the gateway's late warnings)
+      stream.comments.push_back(event);
+      continue;
+    }
     if (event.rfind("data: ", 0) != 0) {
       stream.problems.push_back("event without 'data: ': " + event.substr(0, 200));
       continue;
@@ -364,7 +369,8 @@ inline SseStream parse_sse(const std::string& body) {
       } else {
         stream.problems.push_back("choices[0].delta is not an object: " + data.substr(0, 200));
       }
-    } else {
+    } else if (!(choices && choices->is_array() && choices->as_array().empty() &&
+                 chunk.contains("usage"))) {  // OpenAI's usage chunk has "choices": []
       stream.problems.push_back("no choices[0]: " + data.substr(0, 200));
     }
     stream.chunks.push_back(std::move(chunk));
