@@ -126,13 +126,14 @@ GuardedCredential::GuardedCredential(std::string_view key, Access during_call, s
   auto* bytes = static_cast<char*>(mapping_);
   // The key ends where the guard page starts.
   char* key_bytes = bytes + data_size_ - key.size();
-  std::memcpy(key_bytes, key.data(), key.size());
+  if (!key.empty()) std::memcpy(key_bytes, key.data(), key.size());
   credential_ = reinterpret_cast<llmrt_credential*>(bytes);
   credential_->struct_size = sizeof(llmrt_credential);
   credential_->key = {key_bytes, key.size()};
   // The token lies just before the key (empty: none).
   char* token_bytes = key_bytes - session_token.size();
-  std::memcpy(token_bytes, session_token.data(), session_token.size());
+  // memcpy from an empty string_view's null data is undefined even for 0 bytes (UBSan says so).
+  if (!session_token.empty()) std::memcpy(token_bytes, session_token.data(), session_token.size());
   credential_->session_token = {session_token.empty() ? nullptr : token_bytes,
                                 session_token.size()};
   credential_->expires_at = 0;
