@@ -24,7 +24,7 @@ inline constexpr std::string_view kPrevious = "previous";
 // The largest weight: weights are relative, 100 is the usual scale.
 inline constexpr std::uint32_t kMaxWeight = 1000000;
 // The most versions one name may hold.
-inline constexpr std::size_t kMaxVersions = 16;
+inline constexpr std::size_t kMaxVersions = 32;
 
 // Throws Error(usage) unless `label` is 1..32 of [a-z0-9._-] (current, pending, previous or free).
 void validate_label(std::string_view label);
