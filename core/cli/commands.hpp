@@ -124,6 +124,7 @@ struct ServeArgs {
   std::string tenants_file;
   std::string deny_list_file;
   bool allow_raw_client_keys = false;
+  bool key_version_sticky = false;  // each tenant session keeps its first key version
   std::string audit_log;
   std::string audit_key_file;
 };

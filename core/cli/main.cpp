@@ -279,6 +279,10 @@ int main(int argc, char** argv) {
                  "With session keys on, still accept other bearer keys as per-call keys")
       ->needs(master_key_option);
   serve
+      ->add_flag("--key-version-sticky", serve_args.key_version_sticky,
+                 "Each tenant session keeps the version of a stored key its first call got")
+      ->needs(master_key_option);
+  serve
       ->add_option("--audit-log", serve_args.audit_log,
                    "Append one JSON line per chat request to FILE (created 0600)")
       ->type_name("FILE");

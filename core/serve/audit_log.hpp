@@ -10,6 +10,7 @@
 #define LLMRT_SERVE_AUDIT_LOG_HPP
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -44,6 +45,13 @@ struct AuditEvent {
   int status = 0;                              // the HTTP status
   std::string outcome;                         // "ok" or an error code, eg: "session_key_expired"
   bool stream = false;
+  // The version of a stored key the call used, eg: "pending" (docs/keys.md#key-versions); null:
+  // none (a client's key, no key) or an audit log older than key versions.
+  std::optional<std::string> key_version;
+  // From the request's start to this event, eg: 412; AuditLog::write fills it from `started`.
+  // null in audit logs older than key versions.
+  std::optional<std::int64_t> duration_ms;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();  // not logged
 };
 
 // One line of JSON for `event`, with its "\n".

@@ -221,6 +221,7 @@ void use_tenant_key(const GatewayContext& context, const Model& model, PromptOpt
   }
   options.key_name = std::move(*entry);
   audit.key_source = std::string(to_string(KeySource::stored_name));
+  if (context.sticky_versions) context.sticky_versions->apply(audit, options);
 }
 
 // What of the request the model gets: the messages as-is if its schema takes "messages", else the
@@ -291,6 +292,7 @@ void stream_to_client(GatewayContext& context, const std::shared_ptr<StreamState
   try {
     const Response answer = state->call.get();
     state->audit.key_source = std::string(to_string(answer.key_source));
+    note_key_version(context.sticky_versions.get(), state->audit, answer);
     write_text(sink, final_events(state->id));
   } catch (const Error& error) {
     const Refusal refusal = refusal_for(context, error, state->audit);
@@ -360,6 +362,7 @@ void handle_chat_completions(GatewayContext& context, const httplib::Request& re
     if (!chat.stream) {
       const Response answer = model.prompt(text, std::move(options));
       audit.key_source = std::string(to_string(answer.key_source));
+      note_key_version(context.sticky_versions.get(), audit, answer);
       add_call_headers(response, ignored, answer.warnings);
       response.set_header("X-Llmrt-Key-Source", std::string(to_string(answer.key_source)));
       response.set_content(completion_body(CompletionId::make(chat.model), answer.text),
@@ -375,6 +378,7 @@ void handle_chat_completions(GatewayContext& context, const httplib::Request& re
     if (!first) {
       const Response answer = call.get();  // throws the call's error
       audit.key_source = std::string(to_string(answer.key_source));
+      note_key_version(context.sticky_versions.get(), audit, answer);
       first = std::string();
       add_call_headers(response, ignored, answer.warnings);
     } else {

@@ -17,6 +17,7 @@
 #include "deny_list.hpp"
 #include "gateway.hpp"
 #include "session_keys.hpp"
+#include "sticky_key_versions.hpp"
 #include "tenants.hpp"
 
 namespace llmrt::serve {
@@ -39,6 +40,8 @@ struct GatewayContext {
   std::unique_ptr<SessionAuth> sessions;            // nullptr: session keys off
   std::unique_ptr<KeyFingerprinter> fingerprinter;  // nullptr: plain sha256 fingerprints
   std::unique_ptr<AuditLog> audit;                  // nullptr: no audit log
+  // Key versions per tenant session (--key-version-sticky); nullptr: off.
+  std::unique_ptr<StickyKeyVersions> sticky_versions;
 
   std::int64_t now_unix() const;
   // The fingerprint logged for a client's key: keyed (hmac:...) when the gateway has an audit key,
