@@ -33,7 +33,7 @@ std::uint32_t checked_weight(std::int64_t weight) {
 
 std::string problem_with(const json::value& value) {
   if (value.is_string()) return "";
-  if (!value.is_object()) return "is neither a key (a string) nor an object with \"versions\"";
+  if (!value.is_object()) return "is not a string (a key) nor an object with \"versions\"";
   const json::object& object = value.as_object();
   const json::value* versions = object.if_contains("versions");
   if (versions == nullptr || object.size() != 1 || !versions->is_array()) {
