@@ -7,6 +7,7 @@
 #include <set>
 
 #include "session_test_support.hpp"
+#include "sticky_key_versions.hpp"
 
 namespace llmrt::test::session_test {
 namespace {
@@ -93,6 +94,39 @@ TEST_F(KeyVersionsGateway, WithoutStickinessEachCallChoosesAgain) {
     versions.insert(version_in(reply, prompt, false));
   }
   EXPECT_EQ(versions, (std::set<std::string>{"current", "pending"}));
+}
+
+TEST(StickyKeyVersions, RemembersTheFirstVersionPerSessionAndForgetsTheOldestWhenFull) {
+  serve::StickyKeyVersions sticky;
+  const auto session = [](std::size_t n) {
+    serve::AuditEvent audit;
+    audit.tenant = "acme";
+    audit.key_id = "k" + std::to_string(n);
+    audit.model = "echo";
+    return audit;
+  };
+  const auto stuck = [&](std::size_t n) {
+    PromptOptions options;
+    sticky.apply(session(n), options);
+    return options.key_version;
+  };
+  Response pending;
+  pending.key_version = "pending";
+  Response current;
+  current.key_version = "current";
+  sticky.remember(session(0), pending);
+  sticky.remember(session(0), current);  // the first version stays
+  EXPECT_EQ(stuck(0), "pending");
+  serve::AuditEvent raw;  // no tenant session: nothing to stick to
+  sticky.remember(raw, pending);
+  PromptOptions options;
+  sticky.apply(raw, options);
+  EXPECT_EQ(options.key_version, "");
+  for (std::size_t n = 1; n <= serve::StickyKeyVersions::kMaxSessions; ++n) {
+    sticky.remember(session(n), current);
+  }
+  EXPECT_EQ(stuck(0), "");  // the oldest went when the table was full
+  EXPECT_EQ(stuck(serve::StickyKeyVersions::kMaxSessions), "current");
 }
 
 }  // namespace
