@@ -1,11 +1,17 @@
 // llmrt audit: summarises a gateway audit log (docs/audit.md) per tenant and per key fingerprint:
+// llmrt audit: summarises a gateway audit log (docs/audit.md) per tenant and per key fingerprint:
 // request counts by outcome, first and last time, and the tokens the calls used (input and output,
-// summed over the lines that report them). It reads line by line; a malformed line (eg: one
-// cut short by a crash) is reported with its number and skipped, and the summary goes on.
+// summed over the lines that report them); and per model and key version, calls, errors and
+// latency, to compare versions before promoting one (docs/keys.md#key-versions). It reads line by
+// line; a malformed line (eg: one cut short by a crash) is reported with its number and skipped,
+// and the summary goes on.
 #include <llmrt/error.hpp>
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -47,6 +53,28 @@ struct Tally {
   }
 };
 
+// Calls of one version of a stored key: how many, how many failed, how long they took.
+struct VersionTally {
+  std::size_t calls = 0;
+  std::size_t errors = 0;             // outcome other than "ok"
+  std::vector<std::int64_t> latency;  // duration_ms of the events that have one
+
+  void add(const serve::AuditEvent& event) {
+    ++calls;
+    if (event.outcome != "ok") ++errors;
+    if (event.duration_ms) latency.push_back(*event.duration_ms);
+  }
+  // The `percent` percentile of the latencies (nearest rank), or -1 without any.
+  std::int64_t percentile(double percent) const {
+    if (latency.empty()) return -1;
+    std::vector<std::int64_t> sorted = latency;
+    std::sort(sorted.begin(), sorted.end());
+    const auto rank =
+        static_cast<std::size_t>(std::ceil(percent / 100.0 * static_cast<double>(sorted.size())));
+    return sorted[std::min(sorted.size(), std::max<std::size_t>(rank, 1)) - 1];
+  }
+};
+
 struct Malformed {
   std::size_t line;
   std::string reason;
@@ -59,6 +87,7 @@ struct Summary {
   std::size_t malformed_count = 0;
   std::map<std::optional<std::string>, Tally> tenants;
   std::map<std::optional<std::string>, Tally> fingerprints;
+  std::map<std::pair<std::string, std::string>, VersionTally> versions;  // (model, key version)
 };
 
 Summary summarise(std::istream& in, const std::string& name) {
@@ -83,6 +112,7 @@ Summary summarise(std::istream& in, const std::string& name) {
     ++summary.events;
     summary.tenants[event->tenant].add(*event);
     summary.fingerprints[event->key_fingerprint].add(*event);
+    if (event->key_version) summary.versions[{event->model, *event->key_version}].add(*event);
   }
   if (in.bad()) throw Error(ErrorCode::io, "cannot read " + name);
   if (summary.malformed_count > kMalformedReported) {
@@ -135,6 +165,19 @@ void print_summary_json(const Summary& summary, const std::string& name) {
     for (auto& member : tally_json(tally)) entry.insert(member);
     fingerprints.push_back(std::move(entry));
   }
+  json::array versions;
+  for (const auto& [which, tally] : summary.versions) {
+    const auto ms = [&](double percent) {
+      const std::int64_t value = tally.percentile(percent);
+      return value < 0 ? json::value(nullptr) : json::value(value);
+    };
+    versions.push_back(json::object{
+        {"model", which.first},
+        {"key_version", which.second},
+        {"calls", tally.calls},
+        {"errors", tally.errors},
+        {"latency_ms", json::object{{"p50", ms(50)}, {"p95", ms(95)}, {"max", ms(100)}}}});
+  }
   json::array malformed;
   for (const Malformed& line : summary.malformed) {
     malformed.push_back(json::object{{"line", line.line}, {"reason", line.reason}});
@@ -145,7 +188,8 @@ void print_summary_json(const Summary& summary, const std::string& name) {
                           {"malformed_lines", summary.malformed_count},
                           {"malformed", std::move(malformed)},
                           {"tenants", std::move(tenants)},
-                          {"fingerprints", std::move(fingerprints)}});
+                          {"fingerprints", std::move(fingerprints)},
+                          {"key_versions", std::move(versions)}});
 }
 
 void print_summary_text(const Summary& summary, const std::string& name) {
@@ -171,6 +215,23 @@ void print_summary_text(const Summary& summary, const std::string& name) {
   print_table({"KEY FINGERPRINT", "TENANTS", "REQUESTS", "OUTCOMES", "IN TOKENS", "OUT TOKENS",
                "FIRST", "LAST"},
               rows);
+  if (summary.versions.empty()) return;
+  write_stdout("\n");
+  rows.clear();
+  for (const auto& [which, tally] : summary.versions) {
+    const auto ms = [&](double percent) {
+      const std::int64_t value = tally.percentile(percent);
+      return value < 0 ? std::string("-") : std::to_string(value);
+    };
+    char error_rate[16];
+    std::snprintf(error_rate, sizeof error_rate, "%.1f%%",
+                  100.0 * static_cast<double>(tally.errors) / static_cast<double>(tally.calls));
+    rows.push_back({which.first, which.second, std::to_string(tally.calls),
+                    std::to_string(tally.errors), error_rate, ms(50), ms(95), ms(100)});
+  }
+  print_table(
+      {"MODEL", "KEY VERSION", "CALLS", "ERRORS", "ERROR RATE", "P50 MS", "P95 MS", "MAX MS"},
+      rows);
 }
 
 }  // namespace

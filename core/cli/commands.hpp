@@ -6,6 +6,7 @@
 
 #include <llmrt/model.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -75,14 +76,27 @@ int run_plugins_inspect(const PluginsInspectArgs& args);
 
 // llmrt keys set|get|list|path|remove
 //            | new-master-key FILE | derive --tenant NAME [--ttl TTL] --master-key-file FILE
-enum class KeysAction { set, get, list, path, remove, new_master_key, derive };
+enum class KeysAction {
+  set,
+  get,
+  list,
+  path,
+  remove,
+  versions,
+  promote,
+  weight,
+  new_master_key,
+  derive
+};
 struct KeysArgs {
   KeysAction action = KeysAction::list;
-  std::string name;             // set, get, remove
-  std::string file;             // new-master-key
-  std::string tenant;           // derive
-  std::string ttl = "1h";       // derive
-  std::string master_key_file;  // derive
+  std::string name;                    // set, get, remove, versions, promote, weight
+  std::string version;                 // set, remove (--version), promote, weight: a version label
+  std::optional<std::int64_t> weight;  // set (--weight), weight
+  std::string file;                    // new-master-key
+  std::string tenant;                  // derive
+  std::string ttl = "1h";              // derive
+  std::string master_key_file;         // derive
 };
 int run_keys(const KeysArgs& args);
 
@@ -124,6 +138,7 @@ struct ServeArgs {
   std::string tenants_file;
   std::string deny_list_file;
   bool allow_raw_client_keys = false;
+  bool key_version_sticky = false;  // each tenant session keeps its first key version
   std::string audit_log;
   std::string audit_key_file;
 };

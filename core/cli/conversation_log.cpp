@@ -78,6 +78,7 @@ void log_turn(const std::filesystem::path& user_dir, const Conversation& convers
     entry.datetime_utc = now_utc();
     entry.key_source = std::string(to_string(response.key_source));
     entry.key_fingerprint = response.key_fingerprint;
+    entry.key_version = response.key_version;
     log::PromptLog(log::log_path(user_dir)).record(entry);
   } catch (const std::exception& error) {
     print_error(std::string("the reply was not logged: ") + error.what());

@@ -12,6 +12,7 @@
 #include <llmrt/runtime.hpp>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 
 #include "session_keys.hpp"
@@ -30,8 +31,16 @@ Error no_such_key(std::string_view name, const KeysFile& file) {
                                          file.path().string() + " (see: llmrt keys list)");
 }
 
-int keys_set(const KeysFile& file, const std::string& name) {
+int keys_set(const KeysFile& file, const KeysArgs& args) {
+  const std::string& name = args.name;
   validate_key_name(name);
+  if (args.weight && args.version.empty()) {
+    throw Error(ErrorCode::usage, "--weight needs --version LABEL: a weight belongs to a version");
+  }
+  if (!args.version.empty()) validate_key_version_label(args.version);
+  const std::optional<std::uint32_t> weight =
+      args.weight ? std::optional<std::uint32_t>(checked_key_version_weight(*args.weight))
+                  : std::nullopt;
   SecretString value;
   if (stdin_is_terminal()) {
     read_key_from_terminal("Enter key: ", value);
@@ -39,7 +48,29 @@ int keys_set(const KeysFile& file, const std::string& name) {
     read_key_from_stdin(value);
   }
   const Key key = value.take_key();
-  file.set(name, key);
+  if (args.version.empty()) {
+    file.set(name, key);
+  } else {
+    file.set_version(name, args.version, key, weight);
+  }
+  return kExitOk;
+}
+
+// Labels, weights, shares of the calls, fingerprints and added times: never a key.
+int keys_versions(const KeysFile& file, const std::string& name) {
+  validate_key_name(name);
+  const std::vector<StoredKeyVersion> versions = file.versions(name);
+  if (versions.empty()) throw no_such_key(name, file);
+  const std::vector<double> shares = key_version_shares(versions);
+  std::vector<std::vector<std::string>> rows;
+  for (std::size_t i = 0; i < versions.size(); ++i) {
+    const StoredKeyVersion& version = versions[i];
+    char share[16];
+    std::snprintf(share, sizeof share, "%.4g%%", shares[i]);
+    rows.push_back({version.label, version.weight ? std::to_string(*version.weight) : "-", share,
+                    version.key.fingerprint(), version.added.empty() ? "-" : version.added});
+  }
+  print_table({"LABEL", "WEIGHT", "SHARE", "FINGERPRINT", "ADDED"}, rows);
   return kExitOk;
 }
 
@@ -60,9 +91,17 @@ int keys_list(const KeysFile& file) {
   return kExitOk;
 }
 
-int keys_remove(const KeysFile& file, const std::string& name) {
-  validate_key_name(name);
-  if (!file.remove(name)) throw no_such_key(name, file);
+int keys_remove(const KeysFile& file, const KeysArgs& args) {
+  validate_key_name(args.name);
+  if (!args.version.empty()) {
+    if (!file.remove_version(args.name, args.version)) {
+      throw Error(ErrorCode::keys_file, "no version '" + args.version + "' of key '" + args.name +
+                                            "' in " + file.path().string() +
+                                            " (see: llmrt keys versions " + args.name + ")");
+    }
+    return kExitOk;
+  }
+  if (!file.remove(args.name)) throw no_such_key(args.name, file);
   return kExitOk;
 }
 
@@ -94,7 +133,16 @@ int run_keys(const KeysArgs& args) {
   const KeysFile file = user_keys_file();
   switch (args.action) {
     case KeysAction::set:
-      return keys_set(file, args.name);
+      return keys_set(file, args);
+    case KeysAction::versions:
+      return keys_versions(file, args.name);
+    case KeysAction::promote:
+      file.promote(args.name, args.version);
+      return kExitOk;
+    case KeysAction::weight:
+      file.set_weight(args.name, args.version,
+                      checked_key_version_weight(args.weight.value_or(-1)));
+      return kExitOk;
     case KeysAction::get:
       return keys_get(file, args.name);
     case KeysAction::list:
@@ -103,7 +151,7 @@ int run_keys(const KeysArgs& args) {
       write_stdout(file.path().string() + "\n");
       return kExitOk;
     case KeysAction::remove:
-      return keys_remove(file, args.name);
+      return keys_remove(file, args);
     case KeysAction::new_master_key:
     case KeysAction::derive:
       break;  // handled above

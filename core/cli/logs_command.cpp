@@ -50,6 +50,7 @@ boost::json::object response_json(const log::LoggedResponse& r) {
   json["datetime_utc"] = r.datetime_utc;
   json["key_source"] = r.key_source;
   json["key_fingerprint"] = r.key_fingerprint;
+  json["key_version"] = r.key_version;
   return json;
 }
 
@@ -63,7 +64,8 @@ void print_response(const log::LoggedResponse& r, bool terminal, bool show_usage
   const std::string heading = terminal ? "# " : "";
   const std::string section = terminal ? "## " : "";
   const std::string key =
-      r.key_fingerprint.empty() ? r.key_source : r.key_source + " " + r.key_fingerprint;
+      (r.key_fingerprint.empty() ? r.key_source : r.key_source + " " + r.key_fingerprint) +
+      (r.key_version.empty() ? "" : " (version " + r.key_version + ")");
   std::string out = heading + r.datetime_utc + "    conversation: " + r.conversation_id +
                     "    id: " + std::to_string(r.id) + "\n\n";
   out +=

@@ -177,12 +177,29 @@ int main(int argc, char** argv) {
   CLI::App* keys_set =
       keys->add_subcommand("set", "Store a key read from standard input under NAME");
   keys_set->add_option("name", keys_args.name, "Key name, eg: openai")->required();
+  keys_set->add_option("--version", keys_args.version,
+                       "Store it as this version, eg: pending (see: docs/keys.md#key-versions)");
+  keys_set->add_option("--weight", keys_args.weight,
+                       "With --version: its weight in the choice of version per call, eg: 10");
   CLI::App* keys_get = keys->add_subcommand("get", "Print the key stored under NAME");
   keys_get->add_option("name", keys_args.name, "Key name")->required();
   CLI::App* keys_list = keys->add_subcommand("list", "List the names of the stored keys");
   CLI::App* keys_path = keys->add_subcommand("path", "Print the path of the keys file");
   CLI::App* keys_remove = keys->add_subcommand("remove", "Remove the key stored under NAME");
   keys_remove->add_option("name", keys_args.name, "Key name")->required();
+  keys_remove->add_option("--version", keys_args.version, "Remove only this version, eg: previous");
+  CLI::App* keys_versions = keys->add_subcommand(
+      "versions", "List the versions of NAME: labels, weights, fingerprints (never the key)");
+  keys_versions->add_option("name", keys_args.name, "Key name")->required();
+  CLI::App* keys_promote = keys->add_subcommand(
+      "promote", "Make version LABEL of NAME current; the old current becomes previous");
+  keys_promote->add_option("name", keys_args.name, "Key name")->required();
+  keys_promote->add_option("label", keys_args.version, "Version label, eg: pending")->required();
+  CLI::App* keys_weight =
+      keys->add_subcommand("weight", "Set the weight of version LABEL of NAME (0: no calls)");
+  keys_weight->add_option("name", keys_args.name, "Key name")->required();
+  keys_weight->add_option("label", keys_args.version, "Version label, eg: pending")->required();
+  keys_weight->add_option("weight", keys_args.weight, "Weight, 0 to 1000000, eg: 50")->required();
   CLI::App* keys_new_master_key = keys->add_subcommand(
       "new-master-key", "Create FILE (mode 0600) holding a new random master key for session keys");
   keys_new_master_key->add_option("file", keys_args.file, "The file to create (never replaced)")
@@ -313,6 +330,10 @@ int main(int argc, char** argv) {
                  "With session keys on, still accept other bearer keys as per-call keys")
       ->needs(master_key_option);
   serve
+      ->add_flag("--key-version-sticky", serve_args.key_version_sticky,
+                 "Each tenant session keeps the version of a stored key its first call got")
+      ->needs(master_key_option);
+  serve
       ->add_option("--audit-log", serve_args.audit_log,
                    "Append one JSON line per chat request to FILE (created 0600)")
       ->type_name("FILE");
@@ -381,6 +402,9 @@ int main(int argc, char** argv) {
     if (keys_list->parsed()) keys_args.action = KeysAction::list;
     if (keys_path->parsed()) keys_args.action = KeysAction::path;
     if (keys_remove->parsed()) keys_args.action = KeysAction::remove;
+    if (keys_versions->parsed()) keys_args.action = KeysAction::versions;
+    if (keys_promote->parsed()) keys_args.action = KeysAction::promote;
+    if (keys_weight->parsed()) keys_args.action = KeysAction::weight;
     if (keys_new_master_key->parsed()) keys_args.action = KeysAction::new_master_key;
     if (keys_derive->parsed()) keys_args.action = KeysAction::derive;
     return run_reporting_errors([&] { return run_keys(keys_args); });

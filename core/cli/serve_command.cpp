@@ -52,6 +52,7 @@ serve::GatewayConfig gateway_config(const ServeArgs& args) {
   config.tenants_file = args.tenants_file;
   config.deny_list_file = args.deny_list_file;
   config.allow_raw_client_keys = args.allow_raw_client_keys;
+  config.key_version_sticky = args.key_version_sticky;
   config.audit_log_file = args.audit_log;
   config.audit_key_file = args.audit_key_file;
   return config;

@@ -135,6 +135,9 @@ std::string audit_line(const AuditEvent& event) {
   object["stream"] = event.stream;
   object["input_tokens"] = optional_count(event.input_tokens);
   object["output_tokens"] = optional_count(event.output_tokens);
+  object["key_version"] = optional_string(event.key_version);
+  object["duration_ms"] =
+      event.duration_ms ? json::value(*event.duration_ms) : json::value(nullptr);
   // Boost.JSON escapes every control character: whatever a client sent, this stays one line.
   return json::serialize(object) + "\n";
 }
@@ -190,6 +193,19 @@ std::optional<AuditEvent> parse_audit_line(std::string_view line, std::string& w
   event.stream = stream->as_bool();
   if (!read_count(object, "input_tokens", event.input_tokens, why)) return std::nullopt;
   if (!read_count(object, "output_tokens", event.output_tokens, why)) return std::nullopt;
+  // Added with key versions: optional, so that older audit logs still read.
+  if (object.contains("key_version") &&
+      !read_string(object, "key_version", true, event.key_version, why)) {
+    return std::nullopt;
+  }
+  if (const json::value* duration = object.if_contains("duration_ms");
+      duration != nullptr && !duration->is_null()) {
+    if (!duration->is_int64() || duration->as_int64() < 0) {
+      why = "\"duration_ms\" is not a whole number of milliseconds or null";
+      return std::nullopt;
+    }
+    event.duration_ms = duration->as_int64();
+  }
   return event;
 }
 
@@ -231,6 +247,11 @@ AuditLog::~AuditLog() {
 
 void AuditLog::write(AuditEvent event) {
   if (event.time.empty()) event.time = rfc3339_utc(std::chrono::system_clock::now());
+  if (!event.duration_ms) {
+    event.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - event.started)
+                            .count();
+  }
   const std::string line = audit_line(event);
   std::lock_guard lock(mutex_);
   // Where the line starts: a line that cannot be written whole is cut back to here, so that the

@@ -50,6 +50,13 @@ struct AuditEvent {
   // before these fields existed read as null.
   std::optional<std::int64_t> input_tokens;
   std::optional<std::int64_t> output_tokens;
+  // The version of a stored key the call used, eg: "pending" (docs/keys.md#key-versions); null:
+  // none (a client's key, no key) or an audit log older than key versions.
+  std::optional<std::string> key_version;
+  // From the request's start to this event, eg: 412; AuditLog::write fills it from `started`.
+  // null in audit logs older than key versions.
+  std::optional<std::int64_t> duration_ms;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();  // not logged
 };
 
 // One line of JSON for `event`, with its "\n".

@@ -281,6 +281,7 @@ void use_tenant_key(const GatewayContext& context, const Model& model, PromptOpt
   }
   options.key_name = std::move(*entry);
   audit.key_source = std::string(to_string(KeySource::stored_name));
+  if (context.sticky_versions) context.sticky_versions->apply(audit, options);
 }
 
 void add_call_headers(http::Headers& headers, const std::string& ignored,
@@ -451,6 +452,7 @@ class ChatCall : public std::enable_shared_from_this<ChatCall> {
     if (!claim()) return;
     if (exchange_->client_gone()) return log(499, "client_disconnected");
     audit_.key_source = std::string(to_string(answer.key_source));
+    note_key_version(context_.sticky_versions.get(), audit_, answer);
     if (answer.usage) {
       if (answer.usage->input_tokens >= 0) audit_.input_tokens = answer.usage->input_tokens;
       if (answer.usage->output_tokens >= 0) audit_.output_tokens = answer.usage->output_tokens;

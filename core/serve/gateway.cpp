@@ -93,6 +93,7 @@ void configure_security(GatewayContext& context) {
   if (!config.audit_log_file.empty()) {
     context.audit = std::make_unique<AuditLog>(config.audit_log_file, config.warning_log);
   }
+  if (config.key_version_sticky) context.sticky_versions = std::make_unique<StickyKeyVersions>();
 }
 
 }  // namespace

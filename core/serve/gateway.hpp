@@ -57,6 +57,8 @@ struct GatewayConfig {
   // audit_key_file if given, else a key derived from the master key, else a per-process random key.
   std::filesystem::path audit_log_file;
   std::filesystem::path audit_key_file;
+  // Key versions (docs/keys.md#key-versions): each tenant session keeps its first version.
+  bool key_version_sticky = false;
   // Unix seconds, for session-key expiry; default: the system clock. Tests inject their own.
   std::function<std::int64_t()> clock;
   std::FILE* warning_log =

@@ -18,6 +18,7 @@
 #include "gateway.hpp"
 #include "http/http_server.hpp"
 #include "session_keys.hpp"
+#include "sticky_key_versions.hpp"
 #include "tenants.hpp"
 
 namespace llmrt::serve {
@@ -44,6 +45,8 @@ struct GatewayContext {
   // timers). Set once the Gateway is built.
   CallPool* calls = nullptr;
   http::Server* server = nullptr;
+  // Key versions per tenant session (--key-version-sticky); nullptr: off.
+  std::unique_ptr<StickyKeyVersions> sticky_versions;
 
   std::int64_t now_unix() const;
   // The fingerprint logged for a client's key: keyed (hmac:...) when the gateway has an audit key,

@@ -52,8 +52,12 @@ struct ConversationState {
   std::vector<Message> messages;
   Usage usage;
   std::vector<Pending> pending;  // async turns not yet remembered, oldest first
+  // The version of a stored key the first turn used: later turns stick to it, so that one
+  // conversation never mixes key versions (unless that version leaves rotation).
+  std::string key_version;
 
   void remember(std::string text, const Response& response) {
+    if (key_version.empty()) key_version = response.key_version;
     if (response.cancelled) return;
     messages.push_back({"user", std::move(text)});
     messages.push_back({"assistant", response.text});
@@ -82,6 +86,7 @@ struct ConversationState {
       system = options.system;
     }
     options.history = messages;
+    if (options.key_version.empty()) options.key_version = key_version;
   }
 };
 

@@ -6,11 +6,13 @@
 #include <chrono>
 #include <ctime>
 #include <exception>
+#include <optional>
 
 #include "cleansing_memory.hpp"
 #include "conversation_call.hpp"
 #include "credential.hpp"
 #include "key_resolver.hpp"
+#include "key_versions/versioned_entry.hpp"
 #include "scrub.hpp"
 
 namespace llmrt {
@@ -87,7 +89,10 @@ struct CallSink {
       throw Error(ErrorCode::key_rejected,
                   "model '" + model.id + "' was refused the key from " +
                       std::string(to_string(key.source())) + " source" +
-                      (key.key() ? " (" + key.key()->fingerprint() + ")" : std::string()) + said);
+                      (key.key() ? " (" + key.key()->fingerprint() + ")" : std::string()) +
+                      (key.version_label().empty() ? std::string()
+                                                   : " (version " + key.version_label() + ")") +
+                      said);
     case LLMRT_UNAVAILABLE:
       throw Error(ErrorCode::unavailable, "model '" + model.id + "' is unavailable" + said);
     case LLMRT_FAILED:
@@ -139,12 +144,6 @@ Response dispatch(const ModelInstance& instance, std::string_view text, PromptOp
   const std::string options_text = binding.schema().build(model.id, instance.default_options(),
                                                           options.options, options.options_json);
 
-  CallSink sink_state;
-  sink_state.on_chunk = &options.on_chunk;
-  sink_state.cancel_requested = cancel_requested;
-  const llmrt_sink sink = {sizeof(llmrt_sink),     &sink_state,
-                           &CallSink::write,       &CallSink::report_error,
-                           &CallSink::should_stop, &CallSink::report_usage};
   const ConversationFields conversation(model, options, response.warnings);
   llmrt_prompt prompt = {sizeof(llmrt_prompt),
                          options.stream ? LLMRT_PROMPT_STREAM : 0u,
@@ -152,40 +151,79 @@ Response dispatch(const ModelInstance& instance, std::string_view text, PromptOp
                          {options_text.data(), options_text.size()}};
   conversation.apply(prompt);
 
-  llmrt_status status = LLMRT_CANCELLED;  // a call cancelled before it starts never runs
-  const Credential* credential = resolved.credential();
-  const Key* key = resolved.key();
-  if (credential != nullptr) {
-    refuse_if_expired(*credential, resolved.source(), Credential::Clock::now());
-    response.key_source = resolved.source();
-    response.key_fingerprint = key->fingerprint();
-  }
-  if (!sink_state.stopping()) {
+  // One call of the plugin with `key`, through a fresh sink.
+  const auto call_with = [&](const ResolvedKey& key, CallSink& sink_state) {
+    sink_state.on_chunk = &options.on_chunk;
+    sink_state.cancel_requested = cancel_requested;
+    const llmrt_sink sink = {sizeof(llmrt_sink),     &sink_state,
+                             &CallSink::write,       &CallSink::report_error,
+                             &CallSink::should_stop, &CallSink::report_usage};
+    llmrt_status status = LLMRT_CANCELLED;  // a call cancelled before it starts never runs
+    const Credential* credential = key.credential();
     if (credential != nullptr) {
-      const llmrt_credential passed = to_abi(*credential);
-      status = binding.call(prompt, &passed, sink);
-    } else {
-      status = binding.call(prompt, nullptr, sink);
+      refuse_if_expired(*credential, key.source(), Credential::Clock::now());
+      response.key_source = key.source();
+      response.key_fingerprint = key.key()->fingerprint();
+      response.key_version = key.version_label();
+    }
+    if (!sink_state.stopping()) {
+      if (credential != nullptr) {
+        const llmrt_credential passed = to_abi(*credential);
+        status = binding.call(prompt, &passed, sink);
+      } else {
+        status = binding.call(prompt, nullptr, sink);
+      }
+    }
+    return status;
+  };
+
+  ResolvedKey used = resolved;
+  std::optional<CallSink> sink_state(std::in_place);
+  llmrt_status status = call_with(used, *sink_state);
+  // The safety net of key versions: a version other than current that the provider rejects
+  // before any output reached the caller is taken out of rotation, and the call is made once more
+  // with the current version.
+  if (status == LLMRT_KEY_REJECTED && sink_state->chunks == 0 && !sink_state->callback_error &&
+      !used.version_label().empty() && used.version_label() != key_versions::kCurrent) {
+    const CallContext& context = instance.context();
+    if (key_versions::OutOfRotation::process().take_out(context.keys_file.path(),
+                                                        used.version_name(), used.version_label(),
+                                                        used.key()->fingerprint())) {
+      context.error_log("model '" + model.id + "' rejected version '" + used.version_label() +
+                        "' of stored key '" + used.version_name() + "' (" +
+                        used.key()->fingerprint() +
+                        "); it is out of rotation for this process; the call was retried with "
+                        "version 'current'");
+    }
+    ResolvedKey current = resolve_current_version(instance, used.version_name(), used.source());
+    if (current.key() != nullptr) {
+      cleanse(sink_state->error.data(), sink_state->error.size());
+      used = std::move(current);
+      sink_state.emplace();
+      status = call_with(used, *sink_state);
     }
   }
 
-  if (sink_state.callback_error) std::rethrow_exception(sink_state.callback_error);
+  const Credential* credential = used.credential();
+  const Key* key = used.key();
+  CallSink& sink_result = *sink_state;
+  if (sink_result.callback_error) std::rethrow_exception(sink_result.callback_error);
   if (status != LLMRT_OK && status != LLMRT_CANCELLED) {
     // The provider refused the key: a cached credential (the command's) must not be used again.
-    if (status == LLMRT_KEY_REJECTED) resolved.key_rejected();
+    if (status == LLMRT_KEY_REJECTED) used.key_rejected();
     // Every secret of the call, scrubbed from the whole message before it is cut.
     const std::string_view token =
         credential != nullptr ? credential->session_token.reveal() : std::string_view();
     const std::string message = scrub_secrets(
-        sink_state.error, {key ? key->reveal() : std::string_view(), token}, kMaxErrorMessage);
-    cleanse(sink_state.error.data(), sink_state.error.size());
-    throw_for_status(status, model, message, resolved);
+        sink_result.error, {key ? key->reveal() : std::string_view(), token}, kMaxErrorMessage);
+    cleanse(sink_result.error.data(), sink_result.error.size());
+    throw_for_status(status, model, message, used);
   }
-  response.cancelled = status == LLMRT_CANCELLED || sink_state.stop;
-  response.text = std::move(sink_state.text);
-  response.chunk_count = sink_state.chunks;
-  response.usage = sink_state.usage.usage();
-  sink_state.usage.add_warnings(model.id, response.warnings);
+  response.cancelled = status == LLMRT_CANCELLED || sink_result.stop;
+  response.text = std::move(sink_result.text);
+  response.chunk_count = sink_result.chunks;
+  response.usage = sink_result.usage.usage();
+  sink_result.usage.add_warnings(model.id, response.warnings);
   return response;
 }
 

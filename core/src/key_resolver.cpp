@@ -2,6 +2,8 @@
 
 #include <llmrt/error.hpp>
 
+#include "key_versions/versioned_entry.hpp"
+
 namespace llmrt {
 namespace {
 
@@ -53,15 +55,26 @@ void warn_key_not_sent(const ModelInfo& model, std::string_view what,
                      std::string(what) + " was not sent");
 }
 
-ResolvedKey from_keys_file(const ModelInstance& instance, std::string_view name, KeySource source) {
-  std::optional<Key> stored = instance.context().keys_file.get(name);
+ResolvedKey from_keys_file(const ModelInstance& instance, std::string_view name, KeySource source,
+                           std::string_view key_version) {
+  const CallContext& context = instance.context();
+  std::optional<key_versions::ChosenVersion> stored = key_versions::choose_stored_key(
+      context.keys_file, name, {key_version}, *context.version_draw);
   if (!stored) return {};
-  validate_key(stored->reveal(), "the key stored as '" + std::string(name) + "' in " +
-                                     instance.context().keys_file.path().string());
-  return ResolvedKey(std::move(*stored), source);
+  validate_key(stored->key.reveal(), "the key stored as '" + std::string(name) + "' (version " +
+                                         stored->label + ") in " +
+                                         context.keys_file.path().string());
+  ResolvedKey resolved(std::move(stored->key), source);
+  resolved.set_version(std::string(name), std::move(stored->label));
+  return resolved;
 }
 
 }  // namespace
+
+ResolvedKey resolve_current_version(const ModelInstance& instance, const std::string& name,
+                                    KeySource source) {
+  return from_keys_file(instance, name, source, key_versions::kCurrent);
+}
 
 ResolvedKey resolve_key(const ModelInstance& instance, PromptOptions& options,
                         std::vector<std::string>& warnings) {
@@ -90,7 +103,8 @@ ResolvedKey resolve_key(const ModelInstance& instance, PromptOptions& options,
   }
   if (!options.key_name.empty()) {
     validate_key_name(options.key_name);
-    ResolvedKey named = from_keys_file(instance, options.key_name, KeySource::stored_name);
+    ResolvedKey named =
+        from_keys_file(instance, options.key_name, KeySource::stored_name, options.key_version);
     if (named.key() == nullptr) {
       throw Error(ErrorCode::key_missing, "no stored key named '" + options.key_name + "' in " +
                                               instance.context().keys_file.path().string() +
@@ -109,12 +123,16 @@ ResolvedKey resolve_key(const ModelInstance& instance, PromptOptions& options,
   // 3. The sources credentials.json orders for the model's key name, else environment, keys file.
   const CallContext& context = instance.context();
   const credentials::CredentialSources::Chain& chain = chain_for(context, model);
-  const credentials::ProviderRequest request{model, context.environment, context.keys_file};
+  const credentials::ProviderRequest request{model, context.environment, context.keys_file,
+                                             *context.version_draw, options.key_version};
   for (const auto& provider : chain) {
     credentials::ProviderAnswer answer = provider->fetch(request);
     switch (answer.status) {
-      case credentials::ProviderAnswer::Status::found:
-        return ResolvedKey(std::move(answer.credential), provider->source(), provider);
+      case credentials::ProviderAnswer::Status::found: {
+        ResolvedKey found(std::move(answer.credential), provider->source(), provider);
+        if (!answer.version.empty()) found.set_version(model.key_name, std::move(answer.version));
+        return found;
+      }
       case credentials::ProviderAnswer::Status::broken:
         throw Error(answer.code, answer.problem);  // never a fall-through to the next source
       case credentials::ProviderAnswer::Status::not_found:

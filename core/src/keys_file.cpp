@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "cleansing_memory.hpp"
+#include "key_versions/versioned_entry.hpp"
 #include "safe_file.hpp"
 
 namespace llmrt {
@@ -76,11 +77,14 @@ class KeysDocument {
     if (ec) refuse(path, "is not valid JSON (" + ec.message() + ")");
     if (!root_.is_object()) refuse(path, "is not a JSON object of names to keys");
     for (const auto& entry : root_.as_object()) {
-      if (!entry.value().is_string()) {
-        const std::string name(entry.key());
-        refuse(path, "has a value for '" + (is_comment(name) ? std::string("comment") : name) +
-                         "' that is not a string");
+      const std::string name(entry.key());
+      if (is_comment(name)) {
+        if (!entry.value().is_string())
+          refuse(path, "has a value for 'comment' that is not a string");
+        continue;
       }
+      const std::string problem = key_versions::problem_with(entry.value());
+      if (!problem.empty()) refuse(path, "has a value for '" + name + "' that " + problem);
     }
   }
   void start_empty() {
@@ -150,6 +154,15 @@ void write_all(int fd, std::string_view bytes) {
   }
 }
 
+// Writes `value` as JSON through a wiped buffer.
+void write_json_value(int fd, const json::value& value) {
+  json::serializer serializer;
+  serializer.reset(&value);
+  char buffer[512];
+  while (!serializer.done()) write_all(fd, serializer.read(buffer, sizeof buffer));
+  cleanse(buffer, sizeof buffer);
+}
+
 // Writes `value` as a JSON string through a wiped buffer.
 void write_json_string(int fd, const json::string& value) {
   json::serializer serializer;
@@ -189,7 +202,7 @@ void store(const std::filesystem::path& path, KeysDocument& document) {
       first = false;
       write_json_string(fd, json::string(entry.key()));
       write_all(fd, ": ");
-      write_json_string(fd, entry.value().as_string());
+      write_json_value(fd, entry.value());
     }
     write_all(fd, "\n}\n");
     if (::fsync(fd) != 0) throw std::system_error(errno, std::generic_category());
@@ -213,6 +226,33 @@ void store(const std::filesystem::path& path, KeysDocument& document) {
   }
 }
 
+// One read-modify-write of the file under its lock. `change` edits the document and returns
+// whether anything changed (only then is the file rewritten).
+template <typename Change>
+bool update(const std::filesystem::path& path, bool create, Change&& change) {
+  if (create) ensure_private_directory(directory_of(path));
+  std::error_code ignored;
+  if (!create && !std::filesystem::exists(std::filesystem::symlink_status(path, ignored))) {
+    return change(nullptr);
+  }
+  check_directory(path);
+  const UpdateLock lock(path);
+  KeysDocument document;
+  if (!load(path, document)) {
+    if (!create) return change(nullptr);
+    document.start_empty();
+  }
+  if (!change(&document)) return false;
+  store(path, document);
+  return true;
+}
+
+Error no_version(const std::filesystem::path& path, std::string_view name, std::string_view label) {
+  return Error(ErrorCode::keys_file, "no version '" + std::string(label) + "' of key '" +
+                                         std::string(name) + "' in " + quoted(path) +
+                                         " (see: llmrt keys versions " + std::string(name) + ")");
+}
+
 }  // namespace
 
 void validate_key_name(std::string_view name) {
@@ -231,8 +271,45 @@ std::optional<Key> KeysFile::get(std::string_view name) const {
   if (!load(path_, document)) return std::nullopt;
   const json::value* value = document.object().if_contains(name);
   if (value == nullptr || is_comment(name)) return std::nullopt;
+  if (const json::array* versions = key_versions::versions_of(*value)) {
+    for (const json::value& version : *versions) {
+      const json::object& fields = version.as_object();
+      if (fields.at("label").as_string() == key_versions::kCurrent) {
+        const json::string& stored = fields.at("key").as_string();
+        return Key(std::string_view(stored.data(), stored.size()));
+      }
+    }
+  }
   const json::string& stored = value->as_string();
   return Key(std::string_view(stored.data(), stored.size()));
+}
+
+std::vector<StoredKeyVersion> KeysFile::versions(std::string_view name) const {
+  KeysDocument document;
+  std::vector<StoredKeyVersion> result;
+  if (!load(path_, document)) return result;
+  const json::value* value = document.object().if_contains(name);
+  if (value == nullptr || is_comment(name)) return result;
+  const json::array* versions = key_versions::versions_of(*value);
+  if (versions == nullptr) {
+    const json::string& stored = value->as_string();
+    result.push_back({std::string(key_versions::kCurrent), std::nullopt, "",
+                      Key(std::string_view(stored.data(), stored.size()))});
+    return result;
+  }
+  for (const json::value& version : *versions) {
+    const json::object& fields = version.as_object();
+    StoredKeyVersion item;
+    item.label = fields.at("label").as_string();
+    if (const json::value* weight = fields.if_contains("weight")) {
+      item.weight = static_cast<std::uint32_t>(weight->as_int64());
+    }
+    if (const json::value* added = fields.if_contains("added")) item.added = added->as_string();
+    const json::string& stored = fields.at("key").as_string();
+    item.key = Key(std::string_view(stored.data(), stored.size()));
+    result.push_back(std::move(item));
+  }
+  return result;
 }
 
 std::vector<std::string> KeysFile::names() const {
@@ -254,7 +331,16 @@ void KeysFile::set(std::string_view name, const Key& key) const {
   const UpdateLock lock(path_);
   KeysDocument document;
   if (!load(path_, document)) document.start_empty();
-  document.object()[name] = json::string(key.reveal(), document.object().storage());
+  json::value* entry = document.object().if_contains(name);
+  if (entry != nullptr && entry->is_object()) {
+    // A name with versions keeps them: the plain `keys set` replaces the current version's key.
+    json::object* current =
+        key_versions::find_version(entry->as_object().at("versions").as_array(), "current");
+    (*current)["key"] = json::string(key.reveal(), document.object().storage());
+    (*current)["added"] = key_versions::now_utc();
+  } else {
+    document.object()[name] = json::string(key.reveal(), document.object().storage());
+  }
   store(path_, document);
 }
 
@@ -269,6 +355,142 @@ bool KeysFile::remove(std::string_view name) const {
   if (document.object().erase(name) == 0) return false;
   store(path_, document);
   return true;
+}
+
+}  // namespace llmrt
+
+namespace llmrt {
+
+void KeysFile::set_version(std::string_view name, std::string_view label, const Key& key,
+                           std::optional<std::uint32_t> weight) const {
+  validate_key_name(name);
+  key_versions::validate_label(label);
+  if (weight) key_versions::checked_weight(*weight);
+  validate_key(key.reveal(), "the key to store as version '" + std::string(label) + "' of '" +
+                                 std::string(name) + "'");
+  update(path_, true, [&](KeysDocument* document) {
+    json::object& root = document->object();
+    json::value* entry = root.if_contains(name);
+    const json::storage_ptr storage = root.storage();
+    if (entry == nullptr) {
+      if (label != key_versions::kCurrent) {
+        throw Error(ErrorCode::usage, "key '" + std::string(name) +
+                                          "' has no current version yet: store one first with "
+                                          "`llmrt keys set " +
+                                          std::string(name) + "`");
+      }
+      entry = &(root[name] = json::value(json::array(storage)));
+      json::object wrapper(storage);
+      wrapper["versions"] = json::array(storage);
+      *entry = std::move(wrapper);
+    }
+    json::array& versions = key_versions::make_versioned(*entry);
+    json::object* version = key_versions::find_version(versions, label);
+    if (version == nullptr) {
+      if (versions.size() >= key_versions::kMaxVersions) {
+        throw Error(ErrorCode::usage, "key '" + std::string(name) + "' already has " +
+                                          std::to_string(key_versions::kMaxVersions) +
+                                          " versions; remove one first");
+      }
+      json::object fresh(storage);
+      fresh["label"] = label;
+      versions.push_back(std::move(fresh));
+      version = &versions.back().as_object();
+    }
+    (*version)["key"] = json::string(key.reveal(), storage);
+    if (weight) (*version)["weight"] = static_cast<std::int64_t>(*weight);
+    (*version)["added"] = key_versions::now_utc();
+    return true;
+  });
+}
+
+void KeysFile::promote(std::string_view name, std::string_view label) const {
+  validate_key_name(name);
+  key_versions::validate_label(label);
+  update(path_, false, [&](KeysDocument* document) -> bool {
+    json::value* entry = document ? document->object().if_contains(name) : nullptr;
+    if (entry == nullptr || is_comment(name)) throw no_version(path_, name, label);
+    if (label == key_versions::kCurrent) {
+      if (entry->is_string() ||
+          key_versions::find_version(entry->as_object().at("versions").as_array(), label))
+        return false;
+    }
+    if (entry->is_string()) throw no_version(path_, name, label);
+    json::array& versions = entry->as_object().at("versions").as_array();
+    if (key_versions::find_version(versions, label) == nullptr)
+      throw no_version(path_, name, label);
+    // The old previous goes; the old current becomes previous; `label` becomes current.
+    versions.erase(std::remove_if(versions.begin(), versions.end(),
+                                  [](const json::value& item) {
+                                    return item.as_object().at("label").as_string() ==
+                                           key_versions::kPrevious;
+                                  }),
+                   versions.end());
+    for (json::value& item : versions) {
+      json::object& fields = item.as_object();
+      if (fields.at("label").as_string() == key_versions::kCurrent) {
+        fields["label"] = key_versions::kPrevious;
+        fields.erase("weight");
+      }
+    }
+    // Looked up again: the erase above moved the array's elements.
+    json::object* promoted = key_versions::find_version(versions, label);
+    if (promoted == nullptr) throw no_version(path_, name, label);  // it was "previous"
+    (*promoted)["label"] = key_versions::kCurrent;
+    promoted->erase("weight");
+    return true;
+  });
+}
+
+void KeysFile::set_weight(std::string_view name, std::string_view label,
+                          std::uint32_t weight) const {
+  validate_key_name(name);
+  key_versions::validate_label(label);
+  key_versions::checked_weight(weight);
+  update(path_, false, [&](KeysDocument* document) {
+    json::value* entry = document ? document->object().if_contains(name) : nullptr;
+    if (entry == nullptr || is_comment(name)) throw no_version(path_, name, label);
+    if (entry->is_string() && label != key_versions::kCurrent) throw no_version(path_, name, label);
+    json::array& versions = key_versions::make_versioned(*entry);
+    json::object* version = key_versions::find_version(versions, label);
+    if (version == nullptr) throw no_version(path_, name, label);
+    (*version)["weight"] = static_cast<std::int64_t>(weight);
+    return true;
+  });
+}
+
+bool KeysFile::remove_version(std::string_view name, std::string_view label) const {
+  validate_key_name(name);
+  key_versions::validate_label(label);
+  return update(path_, false, [&](KeysDocument* document) {
+    json::value* entry = document ? document->object().if_contains(name) : nullptr;
+    if (entry == nullptr || is_comment(name)) return false;
+    const std::size_t count =
+        entry->is_string() ? 1 : entry->as_object().at("versions").as_array().size();
+    if (entry->is_string()) {
+      if (label != key_versions::kCurrent) return false;
+    } else {
+      json::array& versions = entry->as_object().at("versions").as_array();
+      json::object* version = key_versions::find_version(versions, label);
+      if (version == nullptr) return false;
+      if (label == key_versions::kCurrent && count > 1) {
+        throw Error(ErrorCode::usage, "the current version of key '" + std::string(name) +
+                                          "' cannot be removed while other versions remain: "
+                                          "promote another first (llmrt keys promote " +
+                                          std::string(name) + " LABEL)");
+      }
+      if (count > 1) {
+        versions.erase(std::remove_if(versions.begin(), versions.end(),
+                                      [&](const json::value& item) {
+                                        return item.as_object().at("label").as_string() == label;
+                                      }),
+                       versions.end());
+        return true;
+      }
+    }
+    document->object().erase(name);
+    return true;
+  });
 }
 
 }  // namespace llmrt

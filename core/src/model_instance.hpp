@@ -12,6 +12,7 @@
 
 #include "credential.hpp"
 #include "credentials/sources.hpp"
+#include "key_versions/version_choice.hpp"
 #include "model_binding.hpp"
 
 namespace llmrt {
@@ -24,6 +25,9 @@ struct CallContext {
   KeysFile keys_file;
   // credentials.json, read when the runtime was made; null: the default order.
   std::shared_ptr<const credentials::CredentialSources> credentials;
+  // The weighted choice among versions of stored keys, and where their rejection is reported.
+  std::shared_ptr<key_versions::VersionDraw> version_draw;
+  std::function<void(std::string_view)> error_log;  // never empty
 };
 
 class ModelInstance {

@@ -1,6 +1,7 @@
 #include <llmrt/runtime.hpp>
 
 #include <boost/dll/runtime_symbol_info.hpp>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -79,9 +80,15 @@ RuntimeState::RuntimeState(RuntimeConfig given)
   config.environment = environment_or_default(std::move(config.environment));
   // credentials.json is read once, here; a file that cannot be used does not stop the runtime: its
   // error is thrown by the calls that need it (see docs/keys.md#credentialsjson).
-  context = std::make_shared<CallContext>(
-      CallContext{config.environment, KeysFile(user_dir / "keys.json"),
-                  credentials::CredentialSources::load(user_dir / "credentials.json")});
+  context = std::make_shared<CallContext>(CallContext{
+      config.environment, KeysFile(user_dir / "keys.json"),
+      credentials::CredentialSources::load(user_dir / "credentials.json"),
+      std::make_shared<key_versions::VersionDraw>(config.key_version_seed),
+      config.error_log ? config.error_log
+                       : std::function<void(std::string_view)>([](std::string_view line) {
+                           std::fprintf(stderr, "llmrt: error: %.*s\n",
+                                        static_cast<int>(line.size()), line.data());
+                         })});
   pool = std::make_shared<ThreadPool>(worker_count(config.async_threads),
                                       std::max<std::size_t>(1, config.async_queue_limit));
   if (config.load_bundled_plugins) registry.load_directory(bundled_plugin_dir(), false);

@@ -45,6 +45,29 @@ class LogsTest : public ::testing::Test {
   CliRunner cli_;
 };
 
+TEST_F(LogsTest, APromptWithAStoredKeyVersionLogsTheVersionLabel) {
+  const std::string current = "sk-log-current-7a01";
+  const std::string pending = "sk-log-pending-7a02";
+  ASSERT_EQ(cli_.run({"keys", "set", "echo"}, current).exit_code, 0);
+  ASSERT_EQ(cli_.run({"keys", "set", "echo", "--version", "pending", "--weight", "100"}, pending)
+                .exit_code,
+            0);
+  ASSERT_EQ(cli_.run({"keys", "weight", "echo", "current", "0"}).exit_code, 0);
+  const CliResult result = cli_.run({"prompt", "-m", "echo", "hello versions"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const boost::json::array rows = logs_json(cli_);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].at("key_source").as_string(), "keys-file");
+  EXPECT_EQ(rows[0].at("key_version").as_string(), "pending");
+  EXPECT_EQ(rows[0].at("key_fingerprint").as_string(), Key(pending).fingerprint());
+  const CliResult text = cli_.run({"logs"});
+  EXPECT_THAT(text.out, HasSubstr("(version pending)"));
+  for (const std::string& key : {current, pending}) {
+    EXPECT_THAT(text.out + text.err + result.out + result.err, Not(HasSubstr(key)));
+    EXPECT_THAT(file_bytes(db()), Not(HasSubstr(key)));
+  }
+}
+
 TEST_F(LogsTest, APromptIsLoggedWithItsKeySourceAndFingerprintButNeverTheKey) {
   const CliResult result = cli_.run({"prompt", "-m", "echo", "--key", kSecret, "hello log"});
   ASSERT_EQ(result.exit_code, 0) << result.err;

@@ -11,6 +11,8 @@
 //
 // What a conversation remembers: each finished turn's prompt and reply, the system prompt (the
 // last one a turn gave), and each turn's usage. A failed or cancelled turn is not remembered.
+// With a stored key that has versions (docs/keys.md#key-versions), the version the first turn used:
+// later turns ask for it (PromptOptions::key_version), so one conversation never mixes versions.
 #ifndef LLMRT_CONVERSATION_HPP
 #define LLMRT_CONVERSATION_HPP
 

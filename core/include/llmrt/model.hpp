@@ -53,6 +53,10 @@ struct PromptOptions {
   // Use the keys-file entry with this name for this call (an explicit, separate form: a string is
   // never guessed to be a name or a key). Cannot be combined with `key`.
   std::string key_name;
+  // Use this version of a stored key (eg: "pending") if it is still stored and in rotation, else
+  // choose one by weight as usual: how a conversation or a gateway session sticks to one version.
+  // Conversation sets it from its first turn's Response::key_version.
+  std::string key_version;
   // Model options by name, as strings; checked and converted against the model's schema.
   OptionValues options;
   // Model options as a JSON object text, eg: R"({"temperature":0.2})"; merged with `options`.

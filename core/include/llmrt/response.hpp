@@ -39,9 +39,10 @@ struct Response {
   std::string model_id;                    // eg: "echo"
   KeySource key_source = KeySource::none;  // where the key sent to the plugin came from
   std::string key_fingerprint;             // eg: "sha256:3f2a9c01b7de"; empty when no key was sent
-  std::vector<std::string> warnings;       // eg: a key was given to a model that does not take keys
-  bool cancelled = false;                  // the call stopped early because the caller asked it to
-  std::optional<Usage> usage;              // what the plugin reported; empty when it said nothing
+  std::string key_version;  // version label of a stored key, eg: "pending"; "" for other sources
+  std::vector<std::string> warnings;  // eg: a key was given to a model that does not take keys
+  bool cancelled = false;             // the call stopped early because the caller asked it to
+  std::optional<Usage> usage;         // what the plugin reported; empty when it said nothing
 };
 
 struct AsyncState;  // internal

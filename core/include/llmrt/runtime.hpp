@@ -46,6 +46,12 @@ struct RuntimeConfig {
   std::size_t async_threads = 0;
   // Most prompt_async calls waiting for a worker; more are refused with Error(busy).
   std::size_t async_queue_limit = 1024;
+  // Seeds the weighted choice among versions of a stored key (docs/keys.md#key-versions), for
+  // reproducible tests. Default: a random seed.
+  std::optional<std::uint64_t> key_version_seed;
+  // Where the runtime reports errors no caller sees, as one line without a newline, eg: a key
+  // version taken out of rotation. Called from any thread. Default: "llmrt: error: ..." on stderr.
+  std::function<void(std::string_view line)> error_log;
 };
 
 enum class LoadErrorKind {

@@ -88,17 +88,20 @@ ProviderAnswer EnvironmentFileProvider::fetch(const ProviderRequest& request) co
 
 ProviderAnswer KeysFileProvider::fetch(const ProviderRequest& request) const {
   const std::string& name = request.model.key_name;
-  std::optional<Key> stored;
+  std::optional<key_versions::ChosenVersion> stored;
   try {
-    stored = request.keys_file.get(name);
+    stored = key_versions::choose_stored_key(request.keys_file, name, {request.key_version},
+                                             request.version_draw);
   } catch (const Error& error) {
     if (error.code() != ErrorCode::keys_file) throw;
     return ProviderAnswer::broken(error.what(), ErrorCode::keys_file);
   }
   if (!stored) return ProviderAnswer::not_found();
-  validate_key(stored->reveal(),
-               "the key stored as '" + name + "' in " + request.keys_file.path().string());
-  return ProviderAnswer::found(std::move(*stored));
+  validate_key(stored->key.reveal(), "the key stored as '" + name + "' (version " + stored->label +
+                                         ") in " + request.keys_file.path().string());
+  ProviderAnswer answer = ProviderAnswer::found(std::move(stored->key));
+  answer.version = std::move(stored->label);
+  return answer;
 }
 
 ProviderAnswer CommandProvider::fetch(const ProviderRequest&) const {

@@ -15,6 +15,7 @@
 #include "credential.hpp"
 #include "credentials/command.hpp"
 #include "credentials/credential_cache.hpp"
+#include "key_versions/version_choice.hpp"
 
 namespace llmrt::credentials {
 
@@ -27,6 +28,7 @@ struct ProviderAnswer {
   std::shared_ptr<const Credential> credential;   // found
   ErrorCode code = ErrorCode::credential_source;  // broken
   std::string problem;                            // broken: names the source; never a key
+  std::string version;                            // found in the keys file: its version label
 
   static ProviderAnswer found(std::shared_ptr<const Credential> credential) {
     return {Status::found, std::move(credential), ErrorCode::credential_source, {}};
@@ -45,6 +47,8 @@ struct ProviderRequest {
   const ModelInfo& model;
   const EnvironmentLookup& environment;
   const KeysFile& keys_file;
+  key_versions::VersionDraw& version_draw;  // chooses among versions of a stored key
+  std::string_view key_version;             // the version the call sticks to, "" for none
 };
 
 // Threading: fetch() and rejected() may be called from any number of threads at once.
@@ -82,7 +86,8 @@ class EnvironmentFileProvider final : public CredentialProvider {
   std::string variable_;
 };
 
-// The model's own entry (its key_name) in keys.json, read afresh each time. An unsafe or corrupt
+// The model's own entry (its key_name) in keys.json, read afresh each time; with versions, one is
+// chosen per call (key_versions/version_choice.hpp). An unsafe or corrupt
 // keys file is broken, with the keys_file code it has always had.
 class KeysFileProvider final : public CredentialProvider {
  public:

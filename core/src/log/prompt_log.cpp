@@ -52,13 +52,17 @@ constexpr const char* kMigrations[] = {
         VALUES ('delete', old.id, old.prompt, old.reply);
     END;
     )sql",
+    // 4: the version of a stored key the call used, eg: 'pending' ('' for other key sources).
+    R"sql(
+    ALTER TABLE responses ADD COLUMN key_version TEXT NOT NULL DEFAULT '';
+    )sql",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 
 constexpr const char* kColumns =
     "r.id, r.conversation_id, r.model, r.prompt, r.system, r.reply, r.options_json, "
     "r.input_tokens, r.output_tokens, r.usage_details, r.duration_ms, r.datetime_utc, "
-    "r.key_source, r.key_fingerprint";
+    "r.key_source, r.key_fingerprint, r.key_version";
 
 LoggedResponse read_row(const Statement& row) {
   LoggedResponse r;
@@ -80,6 +84,7 @@ LoggedResponse read_row(const Statement& row) {
   r.datetime_utc = row.text(11);
   r.key_source = row.text(12);
   r.key_fingerprint = row.text(13);
+  r.key_version = row.text(14);
   return r;
 }
 
@@ -182,8 +187,8 @@ void PromptLog::record(const LoggedResponse& response) {
     Statement insert(db_, path_,
                      "INSERT INTO responses(conversation_id, model, prompt, system, reply, "
                      "options_json, input_tokens, output_tokens, usage_details, duration_ms, "
-                     "datetime_utc, key_source, key_fingerprint) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+                     "datetime_utc, key_source, key_fingerprint, key_version) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
     insert.bind(1, response.conversation_id);
     insert.bind(2, response.model);
     insert.bind(3, response.prompt);
@@ -209,6 +214,7 @@ void PromptLog::record(const LoggedResponse& response) {
     insert.bind(11, response.datetime_utc);
     insert.bind(12, response.key_source);
     insert.bind(13, response.key_fingerprint);
+    insert.bind(14, response.key_version);
     insert.step(kWhat);
     execute(db_, path_, "COMMIT", kWhat);
   } catch (...) {

@@ -46,6 +46,7 @@ struct LoggedResponse {
   std::string datetime_utc;      // eg: "2026-11-30T10:52:09Z"
   std::string key_source;        // eg: "per-call", "environment", "none"
   std::string key_fingerprint;   // eg: "sha256:3f2a9c01b7de"; "" when no key was sent
+  std::string key_version;       // eg: "pending": the stored key's version; "" for other sources
 };
 
 // What `llmrt logs` asks for. Newest first.
