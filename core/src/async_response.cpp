@@ -1,7 +1,6 @@
 #include <llmrt/error.hpp>
 
 #include "async_state.hpp"
-#include "spin_pause.hpp"
 
 namespace llmrt {
 
@@ -25,11 +24,10 @@ void AsyncState::finish(const std::shared_ptr<AsyncState>& self, std::optional<R
   }
 }
 
+// No busy wait first: tried (64 and 256 rounds of `pause`), it made prompt_async().get() several
+// times slower on this project's machine (a VM with 2 vCPUs, oversubscribed): the spinner took the
+// core the worker needed. See docs/performance.md.
 void AsyncState::wait_finished() {
-  for (int i = 0; i < kSpinRounds; ++i) {
-    if (finished.load(std::memory_order_acquire)) return;
-    spin_pause();
-  }
   std::unique_lock lock(mutex);
   changed.wait(lock, [&] { return finished.load(std::memory_order_relaxed); });
 }

@@ -55,8 +55,7 @@ struct AsyncState {
   static void finish(const std::shared_ptr<AsyncState>& self, std::optional<Response> result,
                      std::exception_ptr failure);
 
-  // Until `finished`: spins briefly (the result of a short call is usually there within
-  // microseconds), then sleeps on `changed`.
+  // Sleeps on `changed` until `finished`.
   void wait_finished();
 };
 

@@ -1,12 +1,9 @@
 #include "thread_pool.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <unordered_map>
-
-#include "spin_pause.hpp"
 
 namespace llmrt {
 namespace {
@@ -40,8 +37,7 @@ struct ThreadPool::Shared {
       if (!state.waiting.empty()) {
         ready.push_back({std::move(state.waiting.front()), lane});
         state.waiting.pop_front();
-        ready_count.store(ready.size(), std::memory_order_relaxed);
-        if (sleeping > 0) available.notify_one();
+        available.notify_one();
       } else {
         state.in_flight = false;
       }
@@ -58,11 +54,6 @@ struct ThreadPool::Shared {
   std::size_t running = 0;
   std::size_t queue_limit;
   bool stopping = false;
-  // Workers asleep on `available`: a submitter wakes one only if some are (a worker that is
-  // spinning finds the task itself, with no futex round trip).
-  std::size_t sleeping = 0;
-  // ready.size(), readable without the mutex by a spinning worker.
-  std::atomic<std::size_t> ready_count{0};
 };
 
 ThreadPool::ThreadPool(std::size_t threads, std::size_t queue_limit)
@@ -79,7 +70,6 @@ ThreadPool::~ThreadPool() {
 
 ThreadPool::Submitted ThreadPool::try_submit(std::function<void()>& task, Lane lane) {
   Shared& s = *shared_;
-  bool wake;
   {
     std::lock_guard lock(s.mutex);
     if (s.stopping) return Submitted::stopping;
@@ -97,10 +87,8 @@ ThreadPool::Submitted ThreadPool::try_submit(std::function<void()>& task, Lane l
       state.in_flight = lane.serial;
       s.ready.push_back({std::move(task), lane});
     }
-    s.ready_count.store(s.ready.size(), std::memory_order_relaxed);
-    wake = s.sleeping > 0;
   }
-  if (wake) s.available.notify_one();
+  s.available.notify_one();
   return Submitted::accepted;
 }
 
@@ -109,21 +97,10 @@ void ThreadPool::work(const std::shared_ptr<Shared>& shared) {
   current_pool = &s;
   std::unique_lock lock(s.mutex);
   for (;;) {
-    if (!s.stopping && s.ready.empty()) {
-      // Spin briefly first: the next task of a busy caller usually comes within microseconds.
-      lock.unlock();
-      for (int i = 0; i < kSpinRounds && s.ready_count.load(std::memory_order_relaxed) == 0; ++i) {
-        spin_pause();
-      }
-      lock.lock();
-      ++s.sleeping;
-      s.available.wait(lock, [&] { return s.stopping || !s.ready.empty(); });
-      --s.sleeping;
-    }
+    s.available.wait(lock, [&] { return s.stopping || !s.ready.empty(); });
     if (s.ready.empty()) return;  // stopping, and nothing left this worker could run
     Shared::Item item = std::move(s.ready.front());
     s.ready.pop_front();
-    s.ready_count.store(s.ready.size(), std::memory_order_relaxed);
     --s.queued;
     ++s.running;
     if (item.lane.id != nullptr) {

@@ -24,7 +24,6 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
-#include <atomic>
 #include <boost/dll/shared_library.hpp>
 #include <chrono>
 #include <cstdint>
@@ -360,23 +359,6 @@ void BM_RuntimePromptAsync(benchmark::State& state) {
   report_overhead(state, ns, "BM_DirectPluginCall");
 }
 BENCHMARK(BM_RuntimePromptAsync)->UseRealTime();
-
-// prompt_async + on_complete: the callback runs on the worker; the caller waits (spinning) only so
-// that each iteration is one whole call.
-void BM_RuntimePromptAsyncOnComplete(benchmark::State& state) {
-  const llmrt::Model& model = g_fixture->echo;
-  std::atomic<int> done{0};
-  const double ns = timed_loop(state, "BM_RuntimePromptAsyncOnComplete", [&] {
-    done.store(0, std::memory_order_relaxed);
-    model.prompt_async(std::string(kPrompt)).on_complete([&](llmrt::AsyncResponse&) {
-      done.store(1, std::memory_order_release);
-    });
-    while (done.load(std::memory_order_acquire) == 0) {
-    }
-  });
-  report_overhead(state, ns, "BM_DirectPluginCall");
-}
-BENCHMARK(BM_RuntimePromptAsyncOnComplete)->UseRealTime();
 
 // 10,000 prompt_async calls in flight on a pool of 2 workers (this machine has 2 cores), then every
 // get(): calls_per_s is to be compared with 1e9 / BM_RuntimePrompt's ns (one thread, synchronous).
