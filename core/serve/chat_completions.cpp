@@ -4,8 +4,9 @@
 // audit line, however it ends (answered, refused, timed out, or the client gone).
 //
 // The route runs on an I/O thread and never waits there: admission answers at once or queues the
-// call (bounded, with a deadline); the model runs on the runtime's pool (prompt_async), watched by
-// a thread of the gateway's CallPool; a stream's chunks go out through the connection's bounded
+// call (bounded, with a deadline); the model runs on the runtime's pool (prompt_async), and its
+// completion callback answers from that worker (no thread waits for it); a stream's chunks go out
+// through the connection's bounded
 // buffer, so a client that stops reading pauses the model. Whoever answers first (the call's end,
 // its deadline, or the client leaving) answers alone and writes the log lines.
 #include <openssl/crypto.h>
@@ -315,8 +316,8 @@ std::chrono::milliseconds call_deadline(const GatewayContext& context,
   return std::min(limit, std::chrono::milliseconds(ms));
 }
 
-// One admitted-or-waiting chat call, shared by the I/O thread that took it, the timers, the
-// CallPool thread that watches it and the runtime's worker that runs it.
+// One admitted-or-waiting chat call, shared by the I/O thread that took it, the timers and the
+// runtime's worker that runs it (and then its completion).
 class ChatCall : public std::enable_shared_from_this<ChatCall> {
  public:
   ChatCall(GatewayContext& context, std::shared_ptr<http::Exchange> exchange, AccessRecord record,
@@ -361,44 +362,50 @@ class ChatCall : public std::enable_shared_from_this<ChatCall> {
   }
 
  private:
-  // Holds a slot: arm the call's deadline and hand it to a CallPool thread.
+  // Holds a slot: arm the call's deadline and queue the call on the runtime's pool. This only
+  // queues (it never waits for the model), so it runs on whichever thread granted the slot.
   void start(std::unique_ptr<Admission::Ticket> ticket) {
     auto self = shared_from_this();
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     admitted_ = true;
     if (answered_) return;  // the client left (or the wait ended) meanwhile: the slot goes back
     ticket_ = std::move(ticket);
     if (timer_) timer_->cancel();
     timer_ = context_.server->after(deadline, [self] { self->on_timeout(); });
-    context_.calls->submit([self] { self->run(); });
-  }
-
-  void run() {
-    auto self = shared_from_this();
     PromptOptions call_options = std::move(options);
     call_options.stream = stream;
     call_options.on_chunk = [self](std::string_view chunk) { return self->on_chunk(chunk); };
-    std::optional<AsyncResponse> call;
+    // Counted before the call exists, so that the gateway cannot go while its completion runs.
+    Completion completion{context_.calls->enter(), self};
     try {
-      call.emplace(model_.prompt_async(std::move(text), std::move(call_options)));
+      // Under mutex_: a timeout or a client leaving meanwhile finds call_ set and cancels it.
+      call_.emplace(model_.prompt_async(std::move(text), std::move(call_options)));
     } catch (const Error& error) {
-      release_slot();
+      ticket_.reset();
+      lock.unlock();
       on_failed(error);
       return;
     }
-    bool cancel_now;
-    {
-      std::lock_guard lock(mutex_);
-      call_ = call;
-      cancel_now = answered_;
-    }
-    if (cancel_now) call->cancel();
-    call->wait();
-    // The plugin has returned: only now is its slot free, and it is freed before the answer goes
-    // out, so that a client that has its answer finds the slot free.
+    AsyncResponse call = *call_;
+    lock.unlock();
+    call.on_complete(std::move(completion));
+  }
+
+  // The call's completion callback: holds the call, then its count (released last, after the
+  // call: the gateway's destruction waits for it).
+  struct Completion {
+    CallsInFlight::Token in_flight;
+    std::shared_ptr<ChatCall> call;
+    void operator()(AsyncResponse& finished) const { call->complete(finished); }
+  };
+
+  // On the runtime's worker, once the plugin has returned.
+  void complete(AsyncResponse& finished) {
+    // Only now is its slot free, and it is freed before the answer goes out, so that a client
+    // that has its answer finds the slot free.
     release_slot();
     try {
-      on_done(call->get());
+      on_done(finished.get());
     } catch (const Error& error) {
       on_failed(error);
     } catch (const std::exception& error) {
@@ -596,7 +603,7 @@ class ChatCall : public std::enable_shared_from_this<ChatCall> {
   const CompletionId id_;
 
   std::atomic<bool> stopped_{false};  // the call should stop: on_chunk says so to the plugin
-  std::string reply_;                 // a non-streamed reply (runtime worker, then run())
+  std::string reply_;                 // a non-streamed reply (runtime worker, then complete())
   bool too_large_ = false;            // likewise
 
   std::mutex mutex_;  // guards what follows

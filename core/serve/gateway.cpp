@@ -182,7 +182,7 @@ struct Gateway::State {
               route(std::move(request), std::move(exchange));
             },
             [this](const http::Refusal& refusal) { return refuse(refusal); }),
-        calls(config.max_concurrent) {
+        calls() {
     context.calls = &calls;
     context.server = &server;
   }
@@ -193,9 +193,9 @@ struct Gateway::State {
 
   GatewayContext context;
   http::Server server;
-  // Destroyed first: its threads (which answer through the server's connections) are joined
-  // while the server and the context are still whole.
-  CallPool calls;
+  // Destroyed first: it waits for calls whose completion (on a runtime worker, answering through
+  // the server's connections) has not finished, while the server and the context are still whole.
+  CallsInFlight calls;
   int port = -1;
 };
 
@@ -207,7 +207,7 @@ std::string Gateway::State::health_body() const {
                                       {"busy_slots", slots.active},
                                       {"max_concurrent", slots.max_active},
                                       {"waiting", slots.waiting},
-                                      {"calls_in_flight", calls.busy()},
+                                      {"calls_in_flight", calls.count()},
                                       {"connections", connections.connections},
                                       {"refused_connections", connections.refused_connections},
                                       {"admittable", slots.admittable}});
@@ -294,7 +294,7 @@ void Gateway::stop() {
 }
 
 std::size_t Gateway::calls_in_flight() const {
-  return state_->calls.busy();
+  return state_->calls.count();
 }
 
 }  // namespace llmrt::serve

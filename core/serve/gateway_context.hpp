@@ -13,7 +13,7 @@
 #include "access_log.hpp"
 #include "admission.hpp"
 #include "audit_log.hpp"
-#include "call_pool.hpp"
+#include "calls_in_flight.hpp"
 #include "deny_list.hpp"
 #include "gateway.hpp"
 #include "http/http_server.hpp"
@@ -41,9 +41,9 @@ struct GatewayContext {
   std::unique_ptr<SessionAuth> sessions;            // nullptr: session keys off
   std::unique_ptr<KeyFingerprinter> fingerprinter;  // nullptr: plain sha256 fingerprints
   std::unique_ptr<AuditLog> audit;                  // nullptr: no audit log
-  // Where model calls wait for their plugin (never an I/O thread), and the HTTP server (for its
-  // timers). Set once the Gateway is built.
-  CallPool* calls = nullptr;
+  // The model calls whose completion has not finished (the gateway waits for them before it goes),
+  // and the HTTP server (for its timers). Set once the Gateway is built.
+  CallsInFlight* calls = nullptr;
   http::Server* server = nullptr;
   // Key versions per tenant session (--key-version-sticky); nullptr: off.
   std::unique_ptr<StickyKeyVersions> sticky_versions;

@@ -23,31 +23,32 @@ AsyncResponse Model::prompt_async(std::string text, PromptOptions options) const
     throw Error(ErrorCode::usage,
                 "prompt_async on model '" + id() + "' after its Runtime was destroyed");
   }
+  // One allocation holds the call's inputs (the key among them, wiped when the call ends) and its
+  // outcome; the task is a single pointer, stored inside std::function without allocating.
   auto state = std::make_shared<AsyncState>();
-  if (!options.on_chunk) {
-    options.on_chunk = [raw = state.get()](std::string_view chunk) {
+  state->instance = instance_;
+  state->text = std::move(text);
+  state->options = std::move(options);
+  if (!state->options.on_chunk) {
+    state->options.on_chunk = [raw = state.get()](std::string_view chunk) {
       raw->push_chunk(chunk);
       return true;
     };
   }
-  // The job owns everything the call needs, including the key, which is wiped when it ends.
-  struct Job {
-    std::shared_ptr<ModelInstance> instance;
-    std::shared_ptr<AsyncState> state;
-    std::string text;
-    PromptOptions options;
-  };
-  auto job = std::make_shared<Job>(Job{instance_, state, std::move(text), std::move(options)});
-  std::function<void()> task = [job] {
+  std::function<void()> task = [state] {
+    std::optional<Response> response;
+    std::exception_ptr failure;
     try {
-      Response response =
-          dispatch(*job->instance, job->text, job->options, &job->state->cancel_requested);
-      job->options = PromptOptions{};  // drop the key before anyone is woken
-      job->state->finish(std::move(response), nullptr);
+      response = dispatch(*state->instance, state->text, state->options, &state->cancel_requested);
     } catch (...) {
-      job->options = PromptOptions{};
-      job->state->finish(std::nullopt, std::current_exception());
+      failure = std::current_exception();
     }
+    // Drop the key (and the prompt) before anyone is woken; the instance goes last, on this worker
+    // (it may hold the last reference to the Runtime).
+    state->options = PromptOptions{};
+    std::string().swap(state->text);
+    const std::shared_ptr<ModelInstance> instance = std::move(state->instance);
+    AsyncState::finish(state, std::move(response), std::move(failure));
   };
   // Each model has its own lane: a model that is not reentrant runs one call at a time there and
   // holds at most one worker, whatever else is queued.

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -71,6 +72,22 @@ class AsyncResponse {
   // Asks the call to stop: a queued call never starts, a running one is told through its sink.
   // get() then returns a Response with cancelled == true (or the error, if it failed first).
   void cancel();
+
+  // Runs `callback` once the call has ended, exactly once: on the runtime's worker that finished
+  // the call, right after get() became ready (before the worker takes its next task), or at once
+  // on the calling thread if the call has already ended. Its argument is a handle to this call:
+  // get() on it returns (or throws) without waiting.
+  //
+  // Inside it: keep it short (it holds a worker, and non-reentrant models' next calls wait for
+  // it); get(), done(), prompt_async() and dropping the last owner of the Runtime are fine;
+  // waiting for another call of the same Runtime is not (it may need this worker). An exception
+  // it throws is caught and dropped: it has nowhere to go on a worker, and the call's outcome is
+  // unchanged. The callback runs whether or not any AsyncResponse still exists, and before the
+  // Runtime's destructor returns (that destructor waits for every call, callbacks included).
+  //
+  // One callback per call: a second on_complete (from any copy) throws Error(usage), as does an
+  // empty `callback`. Thread-safe.
+  void on_complete(std::function<void(AsyncResponse&)> callback);
 
  private:
   std::shared_ptr<AsyncState> state_;
