@@ -6,6 +6,7 @@
 // model gets; this file never looks at the environment or the keys file itself.
 #include "cli_output.hpp"
 #include "commands.hpp"
+#include "isolation_options.hpp"
 #include "secret_input.hpp"
 
 #include <llmrt/error.hpp>
@@ -200,7 +201,7 @@ int run_prompt(PromptArgs& args) {
 
   // Before the runtime starts its workers, so that they inherit the blocked SIGINT.
   InterruptWatcher watcher;
-  Runtime runtime;
+  Runtime runtime(cli_runtime_config());
   print_load_errors(runtime.load_errors());
   const std::string model_id = args.model.empty() ? runtime.default_model_id() : args.model;
   const Model model = runtime.get_model(model_id);

@@ -8,6 +8,7 @@
 #include "cli_output.hpp"
 #include "commands.hpp"
 #include "gateway.hpp"
+#include "isolation_options.hpp"
 
 namespace llmrt::cli {
 
@@ -20,7 +21,8 @@ int run_serve(const ServeArgs& args) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  RuntimeConfig runtime_config;
+  // The gateway runs third parties' plugins for many tenants: in worker processes by default.
+  RuntimeConfig runtime_config = cli_runtime_config(IsolationMode::process);
   runtime_config.async_threads = args.max_concurrent;  // streaming calls run on the pool
   runtime_config.async_queue_limit = args.max_concurrent + args.max_waiting;
   Runtime runtime(runtime_config);

@@ -52,6 +52,10 @@ Refusal refusal_for(const GatewayContext& context, const Error& error, const Aud
       case ErrorCode::plugin_failed:
       case ErrorCode::unavailable:
       case ErrorCode::busy:
+      case ErrorCode::plugin_crashed:
+      case ErrorCode::plugin_unavailable:
+      case ErrorCode::timeout:
+      case ErrorCode::output_too_large:
         break;  // about the request or the model: answered as for anyone
       case ErrorCode::key_rejected:
         context.warn("request " + audit.request_id + " (" + call +

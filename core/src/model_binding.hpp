@@ -21,6 +21,9 @@ class ModelBinding {
                const llmrt_model* model);
   ModelBinding(ModelInfo info, OptionsSchema schema, std::shared_ptr<const PluginLibrary> library,
                const llmrt_v1_model* legacy_model);
+  // A model of a plugin that runs in worker processes: calls go to `pool`, as model `index`.
+  ModelBinding(ModelInfo info, OptionsSchema schema, std::shared_ptr<isolation::WorkerPool> pool,
+               std::uint32_t index);
 
   const ModelInfo& info() const { return info_; }
   const OptionsSchema& schema() const { return schema_; }
@@ -29,6 +32,8 @@ class ModelBinding {
   // execute otherwise. For a model that is not reentrant, calls are serialized here.
   // `prompt`, `key` and `sink` are borrowed by the plugin for this call only.
   // An exception the plugin lets escape (a contract breach) becomes LLMRT_FAILED with a message.
+  // Through a worker pool, a fault of the worker throws llmrt::Error (plugin_crashed,
+  // plugin_unavailable, timeout, output_too_large).
   llmrt_status call(const llmrt_prompt& prompt, const llmrt_credential* key,
                     const llmrt_sink& sink) const;
 
@@ -45,6 +50,8 @@ class ModelBinding {
   std::shared_ptr<const PluginLibrary> library_;  // keeps the code below mapped
   const llmrt_model* model_ = nullptr;            // ABI v2
   const llmrt_v1_model* legacy_model_ = nullptr;  // ABI v1
+  std::shared_ptr<isolation::WorkerPool> pool_;   // process isolation: the worker pool
+  std::uint32_t index_ = 0;                       // ... and this model's index in its plugin
   mutable std::mutex serial_;                     // held around calls unless reentrant
 };
 

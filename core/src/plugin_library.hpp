@@ -16,6 +16,9 @@
 namespace llmrt {
 
 class ModelBinding;
+namespace isolation {
+class WorkerPool;
+}
 
 class PluginLoadError : public std::runtime_error {
  public:
@@ -42,6 +45,7 @@ class PluginLibrary {
 struct LoadedPlugin {
   PluginInfo info;
   std::vector<std::shared_ptr<const ModelBinding>> models;
+  std::shared_ptr<isolation::WorkerPool> pool;  // set when the plugin runs in worker processes
 };
 
 // What the host tells plugins about itself.
