@@ -71,6 +71,9 @@ inline RuntimeConfig isolated_config(const std::filesystem::path& user_dir,
   config.user_dir = user_dir;
   config.environment = environment.lookup();
   config.isolation.mode = test_isolation_mode();
+  // A worker runs one call at a time, and some suites hold 8 calls in flight at once (each
+  // blocked in on_chunk until all have started): give each plugin enough workers for that.
+  config.isolation.workers_per_plugin = 8;
   return config;
 }
 
