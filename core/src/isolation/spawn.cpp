@@ -185,7 +185,7 @@ SpawnedWorker spawn_worker(const std::filesystem::path& executable,
 }
 
 void kill_and_reap(pid_t pid) noexcept {
-  if (pid <= 0) return;
+  if (pid <= 1) return;   // never kill(-1) or kill(0): they reach far more than one worker
   ::kill(-pid, SIGKILL);  // the group: a plugin's own children go too
   ::kill(pid, SIGKILL);
   int status = 0;

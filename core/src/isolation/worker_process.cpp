@@ -36,7 +36,7 @@ WorkerProcess::WorkerProcess(pid_t pid, int socket_fd, std::unique_ptr<PluginLog
 
 WorkerProcess::~WorkerProcess() {
   if (reaped_) {
-    ::kill(-pid_, SIGKILL);  // what the plugin may have left behind in its group
+    if (pid_ > 1) ::kill(-pid_, SIGKILL);  // what the plugin may have left behind in its group
   } else {
     kill_and_reap(pid_);
   }
@@ -147,7 +147,7 @@ void WorkerProcess::fail_crashed(const std::string& why) {
   usable_ = false;
   const std::string how = exit_description();
   if (reaped_) {
-    ::kill(-pid_, SIGKILL);
+    if (pid_ > 1) ::kill(-pid_, SIGKILL);
   } else {
     kill_and_reap(pid_);
     reaped_ = true;
