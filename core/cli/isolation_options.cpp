@@ -5,6 +5,8 @@
 namespace llmrt::cli {
 namespace {
 
+constexpr double kServeCallTimeoutSeconds = 300;
+
 IsolationArgs& stored() {
   static IsolationArgs args;
   return args;
@@ -40,8 +42,10 @@ RuntimeConfig cli_runtime_config(IsolationMode default_mode) {
         parse_mode(item.substr(equals + 1), "--plugin-isolation " + item);
   }
   isolation.workers_per_plugin = args.workers_per_plugin;
+  const double timeout_seconds = args.call_timeout_seconds.value_or(
+      default_mode == IsolationMode::process ? kServeCallTimeoutSeconds : 0);
   isolation.call_timeout =
-      std::chrono::milliseconds(static_cast<std::int64_t>(args.call_timeout_seconds * 1000));
+      std::chrono::milliseconds(static_cast<std::int64_t>(timeout_seconds * 1000));
   isolation.max_output_bytes = args.max_output_bytes;
   isolation.memory_limit = args.plugin_memory_limit;
   return config;

@@ -12,19 +12,21 @@
 namespace llmrt::cli {
 
 struct IsolationArgs {
-  std::optional<std::string> mode;      // --isolation in_process|process
-  std::vector<std::string> per_plugin;  // --plugin-isolation NAME=MODE, repeatable
-  std::size_t workers_per_plugin = 0;   // --workers-per-plugin N (0: cores)
-  double call_timeout_seconds = 0;      // --call-timeout S (0: none)
-  std::size_t max_output_bytes = 0;     // --max-output-bytes N (0: none)
-  std::size_t plugin_memory_limit = 0;  // --plugin-memory-limit BYTES (0: none)
+  std::optional<std::string> mode;             // --isolation in_process|process
+  std::vector<std::string> per_plugin;         // --plugin-isolation NAME=MODE, repeatable
+  std::size_t workers_per_plugin = 0;          // --workers-per-plugin N (0: cores)
+  std::optional<double> call_timeout_seconds;  // --call-timeout S (0: none; serve: 300)
+  std::size_t max_output_bytes = 0;            // --max-output-bytes N (0: none)
+  std::size_t plugin_memory_limit = 0;         // --plugin-memory-limit BYTES (0: none)
 };
 
 // Remembers the parsed options (main.cpp calls it once, before any command runs).
 void set_isolation_args(IsolationArgs args);
 
 // A RuntimeConfig with the isolation options applied; `default_mode` when --isolation is absent.
-// Throws Error(usage) for an unknown mode or a malformed NAME=MODE.
+// In `process` by default (serve), a call without --call-timeout is limited to 300 s, so that a
+// hung plugin cannot hold a gateway slot forever. Throws Error(usage) for an unknown mode or a
+// malformed NAME=MODE.
 RuntimeConfig cli_runtime_config(IsolationMode default_mode = IsolationMode::in_process);
 
 }  // namespace llmrt::cli

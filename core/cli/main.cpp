@@ -81,8 +81,9 @@ int main(int argc, char** argv) {
   app.add_option("--workers-per-plugin", isolation_args.workers_per_plugin,
                  "Worker processes per plugin file (default: the number of cores)")
       ->type_name("N");
-  app.add_option("--call-timeout", isolation_args.call_timeout_seconds,
-                 "A call in a worker longer than SECONDS fails with a timeout (default: none)")
+  app.add_option(
+         "--call-timeout", isolation_args.call_timeout_seconds,
+         "A call in a worker longer than SECONDS fails with a timeout (default: none; serve: 300)")
       ->type_name("SECONDS")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--max-output-bytes", isolation_args.max_output_bytes,
