@@ -162,6 +162,15 @@ LoadedPlugin load(const Frame& frame) {
 
 }  // namespace
 
+// In sanitizer builds: a plugin that crashes must end the worker with its own signal (the host
+// names it in the call's error), not be turned into a sanitizer report and an abort().
+extern "C" const char* __asan_default_options() {
+  return "handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_abort=0";
+}
+extern "C" const char* __tsan_default_options() {
+  return "handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_abort=0";
+}
+
 int main(int argc, char** argv) {
   // Die with the host (the launcher thread that spawned us), and close the race where the host
   // died before this line ran.

@@ -163,18 +163,20 @@ std::optional<Frame> WorkerProcess::next_frame(Clock::time_point until) {
     } catch (const ProtocolError& error) {
       fail_crashed(std::string("broke the protocol: ") + error.what());
     }
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      reaped_ = true;
-      wait_status_ = status;
-      fail_crashed("ended during the call");
-    }
     pollfd fd = {socket_fd_, POLLIN, 0};
     const int ready =
         ::poll(&fd, 1, std::min<int>(milliseconds_until(until), static_cast<int>(kTick.count())));
     if (ready == 0) {
+      // Quiet for a tick: is the worker still there? (A child the plugin forked may hold the
+      // socket open after the worker itself died, so EOF alone cannot tell.)
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        reaped_ = true;
+        wait_status_ = status;
+        fail_crashed("ended during the call");
+      }
       if (Clock::now() >= until) return std::nullopt;
-      continue;  // look at the process again: a plugin's child may hold the socket open
+      continue;
     }
     if (ready < 0) continue;  // EINTR
     try {
