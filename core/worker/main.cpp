@@ -48,6 +48,19 @@ Frame next_frame_or_exit() {
 // host turns should_stop (and write's answer) true.
 struct WorkerSink {
   bool stopped = false;
+  // A call that did not ask to stream gets its output in as few chunk frames as possible (each
+  // frame is a wake-up of the host): writes are gathered up to kMaxChunkSize, and the last ones
+  // travel with the done frame in one send.
+  bool gather = false;
+  std::string gathered;
+
+  void flush() {
+    if (gathered.empty()) return;
+    FrameWriter chunk(FrameType::chunk);
+    chunk.bytes(gathered);
+    gathered.clear();
+    send_or_exit(chunk.finish());
+  }
 
   void check_for_cancel() {
     if (stopped) return;
@@ -64,6 +77,13 @@ struct WorkerSink {
     if (self.stopped) return 1;
     if (size > 0 && data == nullptr) return 1;
     try {
+      if (self.gather) {
+        if (self.gathered.size() + size > kMaxChunkSize) self.flush();
+        if (size <= kMaxChunkSize) {
+          self.gathered.append(data, size);
+          return 0;
+        }
+      }
       do {
         const std::size_t part = std::min(size, kMaxChunkSize);
         FrameWriter chunk(FrameType::chunk);
@@ -78,9 +98,10 @@ struct WorkerSink {
     return 0;
   }
 
-  static void error(void* /*host_data*/, const char* message, std::size_t size) noexcept {
+  static void error(void* host_data, const char* message, std::size_t size) noexcept {
     if (message == nullptr) return;
     try {
+      static_cast<WorkerSink*>(host_data)->flush();  // output and errors keep their order
       FrameWriter frame(FrameType::error);
       frame.bytes({message, std::min(size, kMaxErrorSize)});
       send_or_exit(frame.finish());
@@ -97,6 +118,7 @@ struct WorkerSink {
 
 void serve_call(const LoadedPlugin& loaded, Frame& frame) {
   llmrt_status status = LLMRT_FAILED;
+  std::string last_output;
   {
     FrameReader reader(frame.payload);
     reader.u32();  // the call version: version 1's fields are all this worker reads
@@ -111,6 +133,7 @@ void serve_call(const LoadedPlugin& loaded, Frame& frame) {
     if (index >= loaded.models.size()) std::_Exit(kExitProtocol);
 
     WorkerSink state;
+    state.gather = (flags & LLMRT_PROMPT_STREAM) == 0;
     const llmrt_sink sink = {sizeof(llmrt_sink), &state, &WorkerSink::write, &WorkerSink::error,
                              &WorkerSink::should_stop};
     const llmrt_prompt prompt = {
@@ -120,11 +143,19 @@ void serve_call(const LoadedPlugin& loaded, Frame& frame) {
                                          {token.data(), token.size()},
                                          expires_at};
     status = loaded.models[index]->call(prompt, has_credential ? &credential : nullptr, sink);
+    last_output = std::move(state.gathered);
   }
   frame.wipe();  // the credential is gone before the host hears the call is done
+  std::string reply;
+  if (!last_output.empty()) {
+    FrameWriter chunk(FrameType::chunk);
+    chunk.bytes(last_output);
+    reply = chunk.finish();
+  }
   FrameWriter done(FrameType::done);
   done.u32(static_cast<std::uint32_t>(status));
-  send_or_exit(done.finish());
+  reply += done.finish();
+  send_or_exit(reply);
 }
 
 LoadedPlugin load(const Frame& frame) {

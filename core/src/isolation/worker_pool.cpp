@@ -151,17 +151,25 @@ std::unique_ptr<WorkerProcess> WorkerPool::acquire(const ModelInfo& model,
 }
 
 void WorkerPool::release(std::unique_ptr<WorkerProcess> worker, bool crashed) {
+  bool reusable = false;
   {
     std::lock_guard lock(mutex_);
     if (worker->usable()) {
       if (!crashed) crashes_in_a_row_ = 0;
       idle_.push_back(std::move(worker));
+      reusable = true;
     } else {
       --live_;
       if (crashed) note_crash_locked(Clock::now());
     }
   }
-  changed_.notify_all();
+  // One free worker serves one waiter: waking them all (64 gateway threads) costs more than the
+  // call. A lost worker changes what every waiter may do (respawn, quarantine): wake them all.
+  if (reusable) {
+    changed_.notify_one();
+  } else {
+    changed_.notify_all();
+  }
   worker.reset();  // a dead worker is reaped outside the lock
 }
 
