@@ -59,6 +59,17 @@ TEST(WorkerProtocol, AnOversizedFrameIsRefusedFromItsHeaderAlone) {
   EXPECT_THROW(buffer.take(got), ProtocolError);
 }
 
+TEST(WorkerProtocol, DuringACallTheHostRefusesAFrameLargerThanAChunk) {
+  SocketPair pair;
+  FrameWriter writer(FrameType::chunk);
+  writer.bytes(std::string(kMaxChunkSize + 1, 'x'));
+  ASSERT_TRUE(send_all(pair.writer(), writer.finish().substr(0, 64)));  // the header says it all
+  FrameBuffer buffer;
+  ASSERT_TRUE(buffer.fill(pair.reader()));
+  Frame got;
+  EXPECT_THROW(buffer.take(got, kMaxCallReplySize), ProtocolError);
+}
+
 TEST(WorkerProtocol, AnUnknownFrameTypeIsRefused) {
   SocketPair pair;
   const char header[] = {'\x00', '\x00', '\x00', '\x00', '\x42'};

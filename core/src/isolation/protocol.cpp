@@ -128,16 +128,16 @@ bool FrameBuffer::fill(int fd) {
   }
 }
 
-bool FrameBuffer::take(Frame& frame) {
+bool FrameBuffer::take(Frame& frame, std::size_t max_size) {
   if (buffered_.size() < kFrameHeaderSize) return false;
   const std::uint64_t size = get_le(buffered_.data(), 4);
   const auto type = static_cast<std::uint8_t>(buffered_[4]);
   if (!known_frame_type(type)) {
     throw ProtocolError("a frame of unknown type " + std::to_string(type));
   }
-  if (size > kMaxFrameSize) {
+  if (size > std::min(max_size, kMaxFrameSize)) {
     throw ProtocolError("a frame of " + std::to_string(size) + " bytes (the limit is " +
-                        std::to_string(kMaxFrameSize) + ")");
+                        std::to_string(std::min(max_size, kMaxFrameSize)) + ")");
   }
   if (buffered_.size() < kFrameHeaderSize + size) return false;
   frame.type = static_cast<FrameType>(type);

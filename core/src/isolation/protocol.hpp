@@ -38,6 +38,8 @@ inline constexpr std::size_t kFrameHeaderSize = 5;
 inline constexpr std::size_t kMaxFrameSize = 64u << 20;   // a prompt may be large; nothing more
 inline constexpr std::size_t kMaxChunkSize = 256u << 10;  // the worker splits larger writes
 inline constexpr std::size_t kMaxErrorSize = 8u << 10;    // the worker cuts longer messages
+// The largest frame a worker may send during a call: a chunk or an error with its length field.
+inline constexpr std::size_t kMaxCallReplySize = kMaxChunkSize + 4;
 // The worker's end of the socket, in the worker.
 inline constexpr int kWorkerSocketFd = 3;
 
@@ -103,8 +105,10 @@ class FrameBuffer {
  public:
   // Reads what is available from `fd`. Returns false on EOF; throws ProtocolError on a read error.
   bool fill(int fd);
-  // Takes the next whole frame, if any. Throws ProtocolError for a bad type or an oversized frame.
-  bool take(Frame& frame);
+  // Takes the next whole frame, if any. Throws ProtocolError for a bad type, or a frame larger than
+  // `max_size` (at most kMaxFrameSize): the host accepts from a worker only what the worker may
+  // send at that point (eg: chunks of at most kMaxChunkSize during a call).
+  bool take(Frame& frame, std::size_t max_size = kMaxFrameSize);
   void wipe() noexcept;
 
  private:

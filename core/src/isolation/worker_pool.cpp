@@ -2,6 +2,7 @@
 
 #include <llmrt/error.hpp>
 
+#include <cstdio>
 #include <thread>
 
 #include "../model_binding.hpp"
@@ -86,9 +87,10 @@ PluginDescription WorkerPool::start() {
 std::string WorkerPool::quarantine_message_locked(const ModelInfo& model,
                                                   Clock::time_point now) const {
   const auto seconds = std::chrono::ceil<std::chrono::seconds>(quarantined_until_ - now).count();
+  char window[32];
+  std::snprintf(window, sizeof window, "%.1f", config_.crash_window.count() / 1000.0);
   return "model '" + model.id + "' is unavailable: plugin '" + name_ + "' crashed " +
-         std::to_string(crashes_.size()) + " times within " +
-         std::to_string(config_.crash_window.count() / 1000.0).substr(0, 4) +
+         std::to_string(crashes_.size()) + " times within " + window +
          " s and is quarantined; retry after " + std::to_string(seconds) + " s";
 }
 

@@ -69,7 +69,7 @@ std::unique_ptr<WorkerProcess> WorkerProcess::start(const WorkerStart& start,
       .u64(config.memory_limit);
   if (!worker->send(load.finish())) worker->fail_crashed("closed its connection before loading");
   const Clock::time_point until = Clock::now() + config.load_timeout;
-  std::optional<Frame> answer = worker->next_frame(until);
+  std::optional<Frame> answer = worker->next_frame(until, kMaxFrameSize);
   if (!answer) {
     worker->usable_ = false;
     throw WorkerFailure(WorkerFailure::Kind::crashed,
@@ -155,11 +155,11 @@ void WorkerProcess::fail_crashed(const std::string& why) {
   throw WorkerFailure(WorkerFailure::Kind::crashed, "its worker process " + why + how);
 }
 
-std::optional<Frame> WorkerProcess::next_frame(Clock::time_point until) {
+std::optional<Frame> WorkerProcess::next_frame(Clock::time_point until, std::size_t max_size) {
   for (;;) {
     Frame frame;
     try {
-      if (buffer_.take(frame)) return frame;
+      if (buffer_.take(frame, max_size)) return frame;
     } catch (const ProtocolError& error) {
       fail_crashed(std::string("broke the protocol: ") + error.what());
     }
@@ -248,7 +248,7 @@ llmrt_status WorkerProcess::call(std::uint32_t model_index, const llmrt_prompt& 
     Clock::time_point until = now + kTick;
     if (kill_at) until = std::min(until, *kill_at);
     if (!kill_at && limits.deadline) until = std::min(until, *limits.deadline);
-    std::optional<Frame> frame = next_frame(until);
+    std::optional<Frame> frame = next_frame(until, kMaxCallReplySize);
     if (!frame) {
       if (!stop_sent && sink.should_stop(sink.host_data) != 0) ask_to_stop();
       continue;

@@ -89,7 +89,7 @@ class WorkerProcess {
 
   // Waits for the next frame until `until`. Returns nullopt at the deadline. Throws
   // WorkerFailure(crashed) when the worker died or broke the protocol (and kills it).
-  std::optional<Frame> next_frame(Clock::time_point until);
+  std::optional<Frame> next_frame(Clock::time_point until, std::size_t max_size);
   [[noreturn]] void fail_crashed(const std::string& why);
   std::string exit_description();
   bool send(std::string_view frame);
