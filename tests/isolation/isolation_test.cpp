@@ -325,6 +325,22 @@ TEST_F(IsolationTest, AWorkerSeesNoKeyFromTheEnvironmentOnlyHarmlessVariables) {
   ::unsetenv("LLMRT_TEST_SETTING");
 }
 
+TEST_F(IsolationTest, AMemoryLimitStopsAPluginThatHogsMemoryAtTheLimit) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "sanitizers reserve terabytes of address space: RLIMIT_AS cannot apply";
+#endif
+  RuntimeConfig config = this->config();
+  config.isolation.memory_limit = 512u << 20;
+  const Runtime runtime(config);
+  const Error error = failure_of(runtime, "hog");
+  EXPECT_EQ(error.code(), ErrorCode::plugin_failed) << error.what();
+  const std::string message = error.what();
+  const std::size_t at = message.find("out of memory after ");
+  ASSERT_NE(at, std::string::npos) << message;
+  EXPECT_LT(std::stoul(message.substr(at + 20)), 512u) << message;
+  EXPECT_EQ(runtime.get_model("ok").prompt("after").text, "after");
+}
+
 TEST_F(IsolationTest, AMissingWorkerExecutableIsALoadErrorNamingIt) {
   RuntimeConfig config = this->config();
   config.isolation.worker_path = temp_.path() / "no-such-llmrt-plugin-host";

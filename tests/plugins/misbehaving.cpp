@@ -15,6 +15,8 @@
 //   slow          writes "pid:<its pid>\n", then a word every 20 ms (up to 500), honouring
 //                 should_stop: for killing a worker from outside mid-stream
 //   env           writes the value of the environment variable named by the prompt, or "(unset)"
+//   hog           allocates and touches 64 MiB blocks until malloc fails (up to 64 GiB), then
+//                 fails with "out of memory after N MiB": for RLIMIT_AS (run it with a limit only)
 #include <llmrt/plugin.h>
 
 #include <signal.h>
@@ -89,6 +91,18 @@ llmrt_status run(const llmrt_model* model, const llmrt_prompt* prompt, const llm
     const char* value = std::getenv(text.c_str());
     return write_text(out, value ? value : "(unset)");
   }
+  if (id == "hog") {
+    std::size_t megabytes = 0;
+    constexpr std::size_t kBlock = 64u << 20;
+    for (; megabytes < (64u << 10); megabytes += 64) {
+      void* block = std::malloc(kBlock);
+      if (block == nullptr) break;
+      std::memset(block, 1, kBlock);  // leaked on purpose: the worker's memory is what is tested
+    }
+    const std::string message = "out of memory after " + std::to_string(megabytes) + " MiB";
+    out->error(out->host_data, message.data(), message.size());
+    return LLMRT_FAILED;
+  }
   static const char kUnknown[] = "unknown model";
   out->error(out->host_data, kUnknown, sizeof kUnknown - 1);
   return LLMRT_FAILED;
@@ -112,10 +126,11 @@ LLMRT_MISBEHAVING_MODEL(garbage, "garbage");
 LLMRT_MISBEHAVING_MODEL(fork_exit, "fork-exit");
 LLMRT_MISBEHAVING_MODEL(slow, "slow");
 LLMRT_MISBEHAVING_MODEL(env, "env");
+LLMRT_MISBEHAVING_MODEL(hog, "hog");
 
 const llmrt_model* const kModels[] = {
     &ok,           &segfault,     &abort_model, &exit_model, &spin, &sleep_model, &flood,
-    &stderr_model, &close_socket, &garbage,     &fork_exit,  &slow, &env};
+    &stderr_model, &close_socket, &garbage,     &fork_exit,  &slow, &env,         &hog};
 
 const llmrt_plugin kPlugin = {sizeof(llmrt_plugin),
                               LLMRT_ABI_VERSION,
