@@ -33,14 +33,18 @@ llmrt_status write_text(const llmrt_sink* out, const std::string& text) {
   return out->write(out->host_data, text.data(), text.size()) != 0 ? LLMRT_CANCELLED : LLMRT_OK;
 }
 
+// A real invalid write, even in a UBSan build (whose null check would otherwise end the process
+// with its own report instead of the signal).
+__attribute__((no_sanitize("undefined"), noinline)) void write_through_null() {
+  volatile int* nowhere = nullptr;
+  *nowhere = 1;
+}
+
 llmrt_status run(const llmrt_model* model, const llmrt_prompt* prompt, const llmrt_sink* out) {
   const std::string id = model->id;
   const std::string text(prompt->text.data, prompt->text.size);
   if (id == "ok") return write_text(out, text);
-  if (id == "segfault") {
-    volatile int* nowhere = nullptr;
-    *nowhere = 1;
-  }
+  if (id == "segfault") write_through_null();
   if (id == "abort") std::abort();
   if (id == "exit") ::_exit(7);
   if (id == "spin") {
