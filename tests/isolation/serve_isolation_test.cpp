@@ -17,6 +17,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <fstream>
 #include <mutex>
 #include <regex>
 #include <string>
@@ -101,6 +102,13 @@ class Server {
   std::string stderr_text() {
     std::lock_guard lock(mutex_);
     return err_;
+  }
+  void kill_now() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
   }
   bool running() const { return pid_ > 0 && ::kill(pid_, 0) == 0; }
   bool stop() {
@@ -259,6 +267,69 @@ TEST(ServeIsolation, BadPluginCallsGetTheirErrorsWhileSixteenTenantsStreamAndThe
   EXPECT_EQ(err.find("Hq2v"), std::string::npos) << "a tenant's key on stderr:\n" << err;
   EXPECT_EQ(err.find("Mv7"), std::string::npos) << "a key on stderr:\n" << err;
   EXPECT_NE(err.find("quarantined"), std::string::npos) << err;
+}
+
+// True once `pid` is gone (or a zombie waiting for init), polling up to `patience`.
+bool ends_within(pid_t pid, std::chrono::milliseconds patience) {
+  const auto deadline = std::chrono::steady_clock::now() + patience;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    if (!std::getline(stat, line)) return true;
+    const std::size_t close = line.rfind(')');
+    if (close != std::string::npos && line.size() > close + 2 && line[close + 2] == 'Z')
+      return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
+}
+
+TEST(ServeIsolation, WorkersDieWithAGatewayThatIsKilled) {
+  test::TempDir temp;
+  std::vector<std::string> environment = {
+      "HOME=" + temp.path().string(), "LLMRT_USER_PATH=" + (temp.path() / "user").string(),
+      std::string("LLMRT_PLUGIN_PATH=") + LLMRT_ISOLATION_PLUGIN_DIR};
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const std::string_view text(*entry);
+    if (text.starts_with("ASAN_") || text.starts_with("UBSAN_") || text.starts_with("TSAN_") ||
+        text.starts_with("LSAN_")) {
+      environment.emplace_back(text);
+    }
+  }
+  Server server({"serve", "--port", "0"}, environment);
+  const int port = server.wait_for_port();
+  ASSERT_GT(port, 0) << server.stderr_text();
+
+  // A stream through the "slow" model, whose first chunk is its worker's pid.
+  std::atomic<pid_t> worker{0};
+  std::thread stream([&] {
+    httplib::Client client("127.0.0.1", port);
+    client.set_read_timeout(kPatience);
+    httplib::Request request;
+    request.method = "POST";
+    request.path = "/v1/chat/completions";
+    request.set_header("Content-Type", "application/json");
+    request.body = chat_body("slow", "go", true);
+    std::string body;
+    request.content_receiver = [&](const char* data, std::size_t size, std::uint64_t,
+                                   std::uint64_t) {
+      body.append(data, size);
+      const std::size_t at = body.find("pid:");
+      if (worker == 0 && at != std::string::npos) worker = std::atoi(body.c_str() + at + 4);
+      return true;
+    };
+    httplib::Response response;
+    httplib::Error error = httplib::Error::Success;
+    client.send(request, response, error);  // ends when the gateway is killed
+  });
+  for (int i = 0; i < 1000 && worker == 0; ++i) std::this_thread::sleep_for(10ms);
+  const pid_t pid = worker;
+  const bool alive_before = pid > 1 && !ends_within(pid, 100ms);
+  server.kill_now();  // mid-stream
+  stream.join();
+  ASSERT_GT(pid, 1) << "no worker pid in the stream";
+  EXPECT_TRUE(alive_before) << "the worker ended before the gateway was killed";
+  EXPECT_TRUE(ends_within(pid, 5s)) << "worker " << pid << " outlived its gateway";
 }
 
 }  // namespace

@@ -35,8 +35,9 @@ llmrt_status write_text(const llmrt_sink* out, const std::string& text) {
 
 // A real invalid write, even in a UBSan build (whose null check would otherwise end the process
 // with its own report instead of the signal).
+// The pointer itself is volatile, so that the compiler cannot prove it null and drop the write.
+int* volatile nowhere = nullptr;
 __attribute__((no_sanitize("undefined"), noinline)) void write_through_null() {
-  volatile int* nowhere = nullptr;
   *nowhere = 1;
 }
 
