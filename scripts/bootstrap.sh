@@ -17,8 +17,9 @@ build_type="${BUILD_TYPE:-RelWithDebInfo}"
 packages=(
   build-essential cmake pkg-config
   libboost1.81-dev libboost-json1.81-dev
-  libcpp-httplib-dev libcli11-dev libssl-dev
+  libcpp-httplib-dev libcli11-dev libssl-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  nginx-light  # the gateway's deployment test runs docs/serve.md's nginx front (skipped without)
 )
 
 install_missing_packages() {

@@ -70,6 +70,7 @@ boost::json::object model_json(const ModelInfo& model) {
   json["streaming"] = model.streaming;
   json["reentrant"] = model.reentrant;
   json["deterministic"] = model.deterministic;
+  json["conversation"] = model.conversation;
   boost::system::error_code ec;
   boost::json::value schema = boost::json::parse(model.options_schema_json, ec);
   if (ec) {
@@ -92,6 +93,7 @@ std::string capability_list(const ModelInfo& model) {
   add(model.streaming, "streaming");
   add(model.reentrant, "reentrant");
   add(model.deterministic, "deterministic");
+  add(model.conversation, "conversation");
   return list.empty() ? "-" : list;
 }
 

@@ -47,7 +47,7 @@ void flush_stdout();
 // A model's description as JSON, the same in `models --json` and `plugins inspect --json`:
 // {"id", "display_name", "plugin", "plugin_version", "plugin_path", "abi": "2.0", "accepts_key",
 //  "requires_key", "key_name", "key_env_var", "streaming", "reentrant", "deterministic",
-//  "options_schema": {...}}
+//  "conversation", "options_schema": {...}}
 boost::json::object model_json(const ModelInfo& model);
 
 // The capability flags a model has, eg: "accepts-key,streaming,reentrant"; "-" for none.

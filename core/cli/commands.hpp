@@ -12,7 +12,8 @@
 namespace llmrt::cli {
 
 // llmrt prompt [TEXT] [-m MODEL] [--key KEY | --key-file FILE | --key-name NAME] [-o NAME VALUE]...
-//              [--no-stream] [--async]
+//              [-s SYSTEM] [-c | --cid ID] [--no-log] [--no-stream] [--async]
+// llmrt chat [-m MODEL] [same key flags] [-o NAME VALUE]... [-s SYSTEM] [-c | --cid ID] [--no-log]
 struct PromptArgs {
   std::optional<std::string> text;      // absent: read all of stdin
   std::string model;                    // empty: the default model
@@ -22,8 +23,30 @@ struct PromptArgs {
   OptionValues options;                 // -o NAME VALUE, in order
   bool no_stream = false;
   bool async = false;
+  std::string system;            // -s/--system
+  bool continue_latest = false;  // -c/--continue: the latest logged conversation
+  std::string cid;               // --cid: the logged conversation with this id
+  bool no_log = false;           // --no-log: do not write this prompt to logs.db
 };
 int run_prompt(PromptArgs& args);
+// Reads prompts from stdin until `!exit` or end of input; `!multi` ... `!end` sends several lines
+// as one prompt. The key flags are read once for the whole session.
+int run_chat(PromptArgs& args);
+
+// llmrt logs [-n N] [-m MODEL] [-q TEXT] [--cid ID | -c] [--json] [--usage]
+// llmrt logs on|off|status|path
+enum class LogsAction { list, on, off, status, path };
+struct LogsArgs {
+  LogsAction action = LogsAction::list;
+  std::size_t count = 3;  // -n; 0: all
+  std::string model;
+  std::string query;
+  std::string cid;
+  bool continue_latest = false;  // -c: the latest conversation
+  bool json = false;
+  bool usage = false;
+};
+int run_logs(const LogsArgs& args);
 
 // llmrt models [--json]
 struct ModelsArgs {
@@ -76,10 +99,24 @@ struct ServeArgs {
   int port = 8080;
   bool require_client_key = false;
   std::size_t max_body_bytes = 1 << 20;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_header_count = 100;
+  std::size_t max_connections = 10000;
+  std::size_t max_connections_per_ip = 1024;
   std::size_t max_concurrent = 32;
+  std::size_t max_concurrent_per_model = 0;  // 0: three quarters of max_concurrent
   std::size_t max_waiting = 64;
-  std::size_t threads = 64;
-  int timeout_seconds = 30;
+  double max_wait_seconds = 10;
+  std::size_t max_reply_bytes = 16 << 20;
+  std::size_t stream_buffer_bytes = 64 * 1024;
+  std::size_t threads = 2;     // I/O threads
+  double timeout_seconds = 0;  // legacy --timeout: body and write timeouts when given
+  double header_timeout_seconds = 10;
+  double body_timeout_seconds = 30;
+  double idle_timeout_seconds = 60;
+  double write_timeout_seconds = 30;
+  double request_timeout_seconds = 300;
+  double shutdown_grace_seconds = 30;
   bool quiet = false;  // no access log
   // Session keys and audit (docs/serve.md#session-keys, docs/audit.md); empty: not given.
   std::string master_key_file;

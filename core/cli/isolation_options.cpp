@@ -5,7 +5,6 @@
 namespace llmrt::cli {
 namespace {
 
-constexpr double kServeCallTimeoutSeconds = 300;
 
 IsolationArgs& stored() {
   static IsolationArgs args;
@@ -27,7 +26,7 @@ void set_isolation_args(IsolationArgs args) {
   stored() = std::move(args);
 }
 
-RuntimeConfig cli_runtime_config(IsolationMode default_mode) {
+RuntimeConfig cli_runtime_config(IsolationMode default_mode, double default_call_timeout_seconds) {
   const IsolationArgs& args = stored();
   RuntimeConfig config;
   IsolationConfig& isolation = config.isolation;
@@ -43,7 +42,7 @@ RuntimeConfig cli_runtime_config(IsolationMode default_mode) {
   }
   isolation.workers_per_plugin = args.workers_per_plugin;
   const double timeout_seconds = args.call_timeout_seconds.value_or(
-      default_mode == IsolationMode::process ? kServeCallTimeoutSeconds : 0);
+      default_mode == IsolationMode::process ? default_call_timeout_seconds : 0);
   isolation.call_timeout =
       std::chrono::milliseconds(static_cast<std::int64_t>(timeout_seconds * 1000));
   isolation.max_output_bytes = args.max_output_bytes;

@@ -83,7 +83,8 @@ int main(int argc, char** argv) {
       ->type_name("N");
   app.add_option(
          "--call-timeout", isolation_args.call_timeout_seconds,
-         "A call in a worker longer than SECONDS fails with a timeout (default: none; serve: 300)")
+         "A call in a worker longer than SECONDS fails with a timeout (default: none; serve: "
+         "its --request-timeout)")
       ->type_name("SECONDS")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--max-output-bytes", isolation_args.max_output_bytes,
@@ -121,6 +122,59 @@ int main(int argc, char** argv) {
   prompt->add_flag("--no-stream", prompt_args.no_stream,
                    "Print the reply only once it is complete");
   prompt->add_flag("--async", prompt_args.async, "Run the prompt on the runtime's thread pool");
+  // Conversations and the log, shared by prompt and chat.
+  const auto add_conversation_flags = [](CLI::App* command, PromptArgs& args) {
+    command->add_option("-s,--system", args.system, "System prompt")->type_name("SYSTEM");
+    CLI::Option* latest = command->add_flag("-c,--continue", args.continue_latest,
+                                            "Continue the latest logged conversation");
+    command->add_option("--cid", args.cid, "Continue the logged conversation with this id")
+        ->type_name("ID")
+        ->excludes(latest);
+    command->add_flag("--no-log", args.no_log, "Do not write to the log (logs.db)");
+  };
+  add_conversation_flags(prompt, prompt_args);
+
+  // llmrt chat
+  PromptArgs chat_args;
+  CLI::App* chat = app.add_subcommand("chat", "Hold an interactive conversation with a model");
+  chat->add_option("-m,--model", chat_args.model, "Model id (default: llmrt models default)")
+      ->type_name("MODEL");
+  CLI::Option* chat_key_option =
+      chat->add_option("--key", key_value, "API key for this session only (used literally)")
+          ->type_name("KEY");
+  CLI::Option* chat_key_file_option =
+      chat->add_option("--key-file", key_file, "Read the API key for this session from FILE")
+          ->type_name("FILE");
+  CLI::Option* chat_key_name_option =
+      chat->add_option("--key-name", chat_args.key_name, "Use the stored key NAME")
+          ->type_name("NAME");
+  chat_key_option->excludes(chat_key_file_option)->excludes(chat_key_name_option);
+  chat_key_file_option->excludes(chat_key_name_option);
+  chat->add_option("-o,--option", chat_args.options, "Model option NAME VALUE (repeatable)")
+      ->type_name("NAME VALUE")
+      ->allow_extra_args(false);
+  add_conversation_flags(chat, chat_args);
+
+  // llmrt logs [on|off|status|path]
+  LogsArgs logs_args;
+  CLI::App* logs = app.add_subcommand("logs", "Show logged prompts and replies (logs.db)");
+  logs->require_subcommand(0, 1);
+  logs->add_option("-n,--count", logs_args.count, "How many responses, newest (0: all)")
+      ->type_name("N");
+  logs->add_option("-m,--model", logs_args.model, "Only this model")->type_name("MODEL");
+  logs->add_option("-q,--query", logs_args.query, "Full-text search in prompts and replies")
+      ->type_name("TEXT");
+  CLI::Option* logs_latest =
+      logs->add_flag("-c,--continue", logs_args.continue_latest, "The latest conversation");
+  logs->add_option("--cid", logs_args.cid, "The conversation with this id")
+      ->type_name("ID")
+      ->excludes(logs_latest);
+  logs->add_flag("--json", logs_args.json, "Print a JSON array");
+  logs->add_flag("-u,--usage", logs_args.usage, "Show token usage");
+  CLI::App* logs_on = logs->add_subcommand("on", "Log prompts (the default)");
+  CLI::App* logs_off = logs->add_subcommand("off", "Stop logging prompts");
+  CLI::App* logs_status = logs->add_subcommand("status", "Say whether logging is on, and where");
+  CLI::App* logs_path = logs->add_subcommand("path", "Print the path of logs.db");
 
   // llmrt models [default [MODEL]]
   ModelsArgs models_args;
@@ -192,21 +246,72 @@ int main(int argc, char** argv) {
   serve->add_flag("--require-client-key", serve_args.require_client_key,
                   "Refuse requests without 'Authorization: Bearer KEY' (401)");
   serve->add_option("--max-body-bytes", serve_args.max_body_bytes,
-                    "Larger request bodies get 413 (default: 1 MiB)");
+                    "Larger request bodies, chunked too, get 413 (default: 1 MiB)");
+  serve->add_option("--max-header-bytes", serve_args.max_header_bytes,
+                    "Larger request lines and headers get 431 (default: 16384)");
+  serve->add_option("--max-header-count", serve_args.max_header_count,
+                    "More header fields get 431 (default: 100)");
+  serve
+      ->add_option("--max-connections", serve_args.max_connections,
+                   "Open client connections; more are refused (default: 10000)")
+      ->check(CLI::PositiveNumber);
+  serve
+      ->add_option("--max-connections-per-ip", serve_args.max_connections_per_ip,
+                   "Open connections from one client address (default: 1024)")
+      ->check(CLI::PositiveNumber);
   serve
       ->add_option("--max-concurrent", serve_args.max_concurrent,
                    "Model calls running at once (default: 32)")
       ->check(CLI::PositiveNumber);
+  serve->add_option("--max-concurrent-per-model", serve_args.max_concurrent_per_model,
+                    "Model calls running at once on one model (default: 3/4 of --max-concurrent)");
   serve->add_option("--max-waiting", serve_args.max_waiting,
                     "Calls waiting for a slot before 503 (default: 64)");
   serve
+      ->add_option("--max-wait", serve_args.max_wait_seconds,
+                   "Seconds a call waits for a slot before 503 (default: 10)")
+      ->check(CLI::NonNegativeNumber);
+  serve
+      ->add_option("--max-reply-bytes", serve_args.max_reply_bytes,
+                   "Larger non-streamed replies end with 502 reply_too_large (default: 16 MiB)")
+      ->check(CLI::PositiveNumber);
+  serve
+      ->add_option("--stream-buffer-bytes", serve_args.stream_buffer_bytes,
+                   "Per connection; a stream's model waits while its client lags by more "
+                   "(default: 65536)")
+      ->check(CLI::PositiveNumber);
+  serve
       ->add_option("--threads", serve_args.threads,
-                   "HTTP worker threads, one per keep-alive connection (default: 64)")
+                   "I/O threads serving every connection (default: 2)")
       ->check(CLI::PositiveNumber);
   serve
       ->add_option("--timeout", serve_args.timeout_seconds,
-                   "Read and write timeout in seconds (default: 30)")
+                   "Shorthand: sets --body-timeout and --write-timeout")
       ->check(CLI::PositiveNumber);
+  serve
+      ->add_option("--header-timeout", serve_args.header_timeout_seconds,
+                   "Seconds for a request's whole headers, else 408 (default: 10)")
+      ->check(CLI::PositiveNumber);
+  serve
+      ->add_option("--body-timeout", serve_args.body_timeout_seconds,
+                   "Seconds for a request's whole body, else 408 (default: 30)")
+      ->check(CLI::PositiveNumber);
+  serve
+      ->add_option("--idle-timeout", serve_args.idle_timeout_seconds,
+                   "Seconds a keep-alive connection may sit idle (default: 60)")
+      ->check(CLI::PositiveNumber);
+  serve
+      ->add_option("--write-timeout", serve_args.write_timeout_seconds,
+                   "Seconds for each write to a client, else it is dropped (default: 30)")
+      ->check(CLI::PositiveNumber);
+  serve
+      ->add_option("--request-timeout", serve_args.request_timeout_seconds,
+                   "Seconds a model call may run, else it is stopped with 504 (default: 300)")
+      ->check(CLI::PositiveNumber);
+  serve
+      ->add_option("--shutdown-grace", serve_args.shutdown_grace_seconds,
+                   "After SIGTERM, seconds for calls in flight before exiting anyway (default: 30)")
+      ->check(CLI::NonNegativeNumber);
   serve->add_flag("--quiet", serve_args.quiet, "Do not write the access log");
   CLI::Option* master_key_option =
       serve
@@ -253,6 +358,7 @@ int main(int argc, char** argv) {
     return app.exit(version);
   } catch (const CLI::ParseError& error) {
     wipe_option_results(key_option);
+    wipe_option_results(chat_key_option);
     wipe_string(key_value);
     print_error(std::string(error.what()) + " (see: llmrt --help)");
     return kExitUsage;
@@ -265,9 +371,24 @@ int main(int argc, char** argv) {
     wipe_key_in_argv(argc, argv);
   }
   if (key_file_option->count() > 0) prompt_args.key_file = key_file;
+  if (chat_key_option->count() > 0) {
+    chat_args.key.emplace(key_value);
+    wipe_string(key_value);
+    wipe_option_results(chat_key_option);
+    wipe_key_in_argv(argc, argv);
+  }
+  if (chat_key_file_option->count() > 0) chat_args.key_file = key_file;
 
   set_isolation_args(isolation_args);
   if (prompt->parsed()) return run_reporting_errors([&] { return run_prompt(prompt_args); });
+  if (chat->parsed()) return run_reporting_errors([&] { return run_chat(chat_args); });
+  if (logs->parsed()) {
+    if (logs_on->parsed()) logs_args.action = LogsAction::on;
+    if (logs_off->parsed()) logs_args.action = LogsAction::off;
+    if (logs_status->parsed()) logs_args.action = LogsAction::status;
+    if (logs_path->parsed()) logs_args.action = LogsAction::path;
+    return run_reporting_errors([&] { return run_logs(logs_args); });
+  }
   if (models->parsed()) {
     if (models_default->parsed()) {
       return run_reporting_errors([&] { return run_models_default(models_default_args); });

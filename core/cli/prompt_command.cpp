@@ -6,7 +6,9 @@
 // model gets; this file never looks at the environment or the keys file itself.
 #include "cli_output.hpp"
 #include "commands.hpp"
+#include "conversation_log.hpp"
 #include "isolation_options.hpp"
+#include "prompt_keys.hpp"
 #include "secret_input.hpp"
 
 #include <llmrt/error.hpp>
@@ -15,6 +17,7 @@
 #include <pthread.h>
 #include <unistd.h>
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <mutex>
@@ -107,29 +110,6 @@ class ReplyWriter {
   bool ends_with_newline_ = false;
 };
 
-void check_key_flags(const PromptArgs& args) {
-  const int given = (args.key ? 1 : 0) + (args.key_file ? 1 : 0) + (args.key_name.empty() ? 0 : 1);
-  if (given > 1) {
-    throw Error(ErrorCode::usage, "--key, --key-file and --key-name cannot be combined: give one");
-  }
-}
-
-// The per-call key from --key or --key-file, with every intermediate copy wiped.
-std::optional<Key> take_per_call_key(PromptArgs& args) {
-  if (args.key) {
-    Key key{std::string_view(*args.key)};
-    wipe_string(*args.key);
-    args.key.reset();
-    return key;
-  }
-  if (args.key_file) {
-    SecretString contents;
-    read_key_file(*args.key_file, contents);
-    return contents.take_key();
-  }
-  return std::nullopt;
-}
-
 std::string prompt_text(PromptArgs& args) {
   if (args.text) return std::move(*args.text);
   if (stdin_is_terminal()) {
@@ -145,8 +125,8 @@ void print_warnings(const Response& response) {
 
 // Runs the call on this thread. Chunks always go through on_chunk, even with --no-stream (then
 // they are collected and printed at the end), so that SIGINT can stop the call at the next chunk.
-Response run_sync(const Model& model, const std::string& text, PromptOptions options, bool stream,
-                  ReplyWriter& writer, const InterruptWatcher& watcher) {
+Response run_sync(Conversation& conversation, const std::string& text, PromptOptions options,
+                  bool stream, ReplyWriter& writer, const InterruptWatcher& watcher) {
   options.stream = stream;
   std::string collected;
   options.on_chunk = [&](std::string_view chunk) {
@@ -158,15 +138,15 @@ Response run_sync(const Model& model, const std::string& text, PromptOptions opt
     }
     return !watcher.interrupted();
   };
-  Response response = model.prompt(text, std::move(options));
+  Response response = conversation.prompt(text, std::move(options));
   if (!stream) writer.write(collected, false);
   return response;
 }
 
-Response run_async(const Model& model, std::string text, PromptOptions options, bool stream,
+Response run_async(Conversation& conversation, std::string text, PromptOptions options, bool stream,
                    ReplyWriter& writer, InterruptWatcher& watcher) {
   options.stream = stream;
-  AsyncResponse call = model.prompt_async(std::move(text), std::move(options));
+  AsyncResponse call = conversation.prompt_async(std::move(text), std::move(options));
   watcher.set_call(&call);
   std::string collected;
   try {
@@ -190,6 +170,29 @@ Response run_async(const Model& model, std::string text, PromptOptions options, 
 
 }  // namespace
 
+void check_key_flags(const PromptArgs& args) {
+  const int given = (args.key ? 1 : 0) + (args.key_file ? 1 : 0) + (args.key_name.empty() ? 0 : 1);
+  if (given > 1) {
+    throw Error(ErrorCode::usage, "--key, --key-file and --key-name cannot be combined: give one");
+  }
+}
+
+// The per-call key from --key or --key-file, with every intermediate copy wiped.
+std::optional<Key> take_per_call_key(PromptArgs& args) {
+  if (args.key) {
+    Key key{std::string_view(*args.key)};
+    wipe_string(*args.key);
+    args.key.reset();
+    return key;
+  }
+  if (args.key_file) {
+    SecretString contents;
+    read_key_file(*args.key_file, contents);
+    return contents.take_key();
+  }
+  return std::nullopt;
+}
+
 int run_prompt(PromptArgs& args) {
   check_key_flags(args);
   PromptOptions options;
@@ -197,22 +200,34 @@ int run_prompt(PromptArgs& args) {
   options.key_name = std::move(args.key_name);
   options.options = std::move(args.options);
   options.stream = !args.no_stream;
+  options.system = args.system;
   std::string text = prompt_text(args);
+  const std::string logged_text = text;
 
   // Before the runtime starts its workers, so that they inherit the blocked SIGINT.
   InterruptWatcher watcher;
   Runtime runtime(cli_runtime_config());
   print_load_errors(runtime.load_errors());
-  const std::string model_id = args.model.empty() ? runtime.default_model_id() : args.model;
+  std::optional<LoggedConversation> continued;
+  if (args.continue_latest || !args.cid.empty()) {
+    continued = load_logged_conversation(runtime.user_dir(), args.continue_latest, args.cid);
+  }
+  const std::string model_id = !args.model.empty() ? args.model
+                               : continued         ? continued->model
+                                                   : runtime.default_model_id();
   const Model model = runtime.get_model(model_id);
+  Conversation conversation =
+      model.conversation(continued ? std::move(continued->start) : ConversationStart{});
+  const OptionValues logged_options = options.options;
 
   ReplyWriter writer;
   Response response;
+  const auto started = std::chrono::steady_clock::now();
   try {
-    response = args.async
-                   ? run_async(model, std::move(text), std::move(options), !args.no_stream, writer,
-                               watcher)
-                   : run_sync(model, text, std::move(options), !args.no_stream, writer, watcher);
+    response = args.async ? run_async(conversation, std::move(text), std::move(options),
+                                      !args.no_stream, writer, watcher)
+                          : run_sync(conversation, text, std::move(options), !args.no_stream,
+                                     writer, watcher);
   } catch (...) {
     writer.finish_partial();  // a partial reply still ends its line before the error
     throw;
@@ -222,6 +237,10 @@ int run_prompt(PromptArgs& args) {
   if (response.cancelled || watcher.interrupted()) {
     print_error("interrupted");
     return kExitInterrupted;
+  }
+  if (!args.no_log) {
+    log_turn(runtime.user_dir(), conversation, logged_text, conversation.system(), logged_options,
+             response, std::chrono::steady_clock::now() - started);
   }
   return kExitOk;
 }

@@ -63,6 +63,7 @@ std::vector<Check> prompt_checks();
 std::vector<Check> key_checks();
 std::vector<Check> behaviour_checks();
 std::vector<Check> lifecycle_checks();
+std::vector<Check> conversation_checks();
 
 }  // namespace llmrt::conformance
 

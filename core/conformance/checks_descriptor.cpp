@@ -207,12 +207,17 @@ Result no_unknown_bits(Context& ctx) {
     return Result::skipped("the plugin answered ABI " + version_string(view->answered) +
                            ", which may define capability bits this tool does not know");
   }
-  return each_model(ctx, true, [](const ModelView& model, const PluginView&) -> Problem {
-    const std::uint64_t unknown = model.capabilities & ~kKnownCapabilities;
+  return each_model(ctx, true, [](const ModelView& model, const PluginView& plugin) -> Problem {
+    // LLMRT_CAP_CONVERSATION came in 2.2: an older answer cannot mean it.
+    const std::uint64_t known =
+        kKnownCapabilities |
+        (plugin.answered >= LLMRT_ABI_MAKE_VERSION(2, 2) ? LLMRT_CAP_CONVERSATION : 0);
+    const std::uint64_t unknown = model.capabilities & ~known;
     if (unknown != 0) {
       char hex[32];
       std::snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(unknown));
-      return std::string("it sets capability bits that ABI 2.0 does not define: ") + hex;
+      return "it sets capability bits that ABI " + version_string(plugin.answered) +
+             " does not define: " + hex;
     }
     return std::nullopt;
   });
@@ -297,7 +302,7 @@ std::vector<Check> descriptor_checks() {
        "execute_with_key too (SDK: requires_key = true with the keyed execute)",
        after_negotiation, requires_implies_accepts},
       {"capabilities.no_unknown_bits",
-       "a plugin answering ABI 2.0 sets no capability bits beyond the five 2.0 defines",
+       "a plugin sets no capability bits beyond those its answered ABI defines",
        "set only LLMRT_CAP_* bits of the ABI version you answer; a bit added in 2.x needs an "
        "answer "
        "of 2.x",

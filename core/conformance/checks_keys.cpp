@@ -52,6 +52,27 @@ Result keyed_call_works(Context& ctx) {
   });
 }
 
+// The largest credential a host passes: the key and the session token at their ABI limits.
+Result largest_credential_works(Context& ctx) {
+  return each_keyed_model(ctx, [&](const Target& target, Verdicts& verdicts) {
+    std::string key = random_key(ctx);
+    key.resize(LLMRT_MAX_KEY_SIZE, 'k');
+    std::string token = random_key(ctx);
+    token.resize(LLMRT_MAX_SESSION_TOKEN_SIZE, 't');
+    GuardedCredential credential(key, GuardedCredential::Access::read_only, target.name(), token);
+    const std::string text = ctx.words(8);
+    const CallRequest request{.text = text, .key = credential.get()};
+    const CallResult result = call_model(target, request);
+    if (auto breach = contract_breach(target, request, result)) {
+      verdicts.fail(target.name(), *breach);
+    } else if (!credential.intact()) {
+      verdicts.fail(target.name(), "the credential, its key or its token changed during the call");
+    } else {
+      verdicts.pass();
+    }
+  });
+}
+
 Result unkeyed_never_called_with_key(Context& ctx) {
   Verdicts verdicts;
   for (const Target& target : ctx.targets()) {
@@ -158,6 +179,12 @@ std::vector<Check> key_checks() {
        "treat the llmrt_credential and its key bytes as the host's, read-only: read key.size bytes "
        "from key.data (it is not NUL-terminated) and never write to them",
        needs, keyed_call_works},
+      {"keys.largest_credential",
+       "execute_with_key copes with a key of LLMRT_MAX_KEY_SIZE (4096) bytes and a session token "
+       "of LLMRT_MAX_SESSION_TOKEN_SIZE (16384) bytes",
+       "size buffers for the key and the token by LLMRT_MAX_KEY_SIZE and "
+       "LLMRT_MAX_SESSION_TOKEN_SIZE (plugin.h), or use key.size and session_token.size as given",
+       needs, largest_credential_works},
       {"keys.unkeyed_never_called_with_key",
        "models without LLMRT_CAP_ACCEPTS_KEY work through the keyless execute alone",
        "a model that does not accept keys is only ever called through execute: make it work "

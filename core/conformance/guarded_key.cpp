@@ -112,11 +112,12 @@ std::size_t page_size() {
 
 }  // namespace
 
-GuardedCredential::GuardedCredential(std::string_view key, Access during_call, std::string who)
-    : key_(key) {
+GuardedCredential::GuardedCredential(std::string_view key, Access during_call, std::string who,
+                                     std::string_view session_token)
+    : key_(key), token_(session_token) {
   install_handler();
   const std::size_t page = page_size();
-  const std::size_t needed = sizeof(llmrt_credential) + key.size();
+  const std::size_t needed = sizeof(llmrt_credential) + session_token.size() + key.size();
   data_size_ = (needed + page - 1) / page * page;
   mapping_size_ = data_size_ + page;
   mapping_ =
@@ -129,6 +130,12 @@ GuardedCredential::GuardedCredential(std::string_view key, Access during_call, s
   credential_ = reinterpret_cast<llmrt_credential*>(bytes);
   credential_->struct_size = sizeof(llmrt_credential);
   credential_->key = {key_bytes, key.size()};
+  // The token lies just before the key (empty: none).
+  char* token_bytes = key_bytes - session_token.size();
+  std::memcpy(token_bytes, session_token.data(), session_token.size());
+  credential_->session_token = {session_token.empty() ? nullptr : token_bytes,
+                                session_token.size()};
+  credential_->expires_at = 0;
   ::mprotect(bytes + data_size_, page, PROT_NONE);
   if (during_call == Access::read_only) ::mprotect(bytes, data_size_, PROT_READ);
 
@@ -163,9 +170,12 @@ GuardedCredential::~GuardedCredential() {
 bool GuardedCredential::intact() const {
   const auto* bytes = static_cast<const char*>(mapping_);
   const char* key_bytes = bytes + data_size_ - key_.size();
+  const char* token_bytes = key_bytes - token_.size();
   return credential_->struct_size == sizeof(llmrt_credential) &&
          credential_->key.data == key_bytes && credential_->key.size == key_.size() &&
-         std::memcmp(key_bytes, key_.data(), key_.size()) == 0;
+         std::memcmp(key_bytes, key_.data(), key_.size()) == 0 &&
+         credential_->session_token.size == token_.size() &&
+         std::memcmp(token_bytes, token_.data(), token_.size()) == 0;
 }
 
 void GuardedCredential::poison() {

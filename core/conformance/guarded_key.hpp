@@ -21,9 +21,11 @@ class GuardedCredential {
  public:
   enum class Access { read_only, read_write };
 
-  // `key`: non-empty printable ASCII, at most 4096 bytes. `who`: names the model in fault reports,
-  // eg: "model 'echo'".
-  GuardedCredential(std::string_view key, Access during_call, std::string who);
+  // `key`: non-empty printable ASCII, at most LLMRT_MAX_KEY_SIZE bytes; `session_token` (may be
+  // empty): at most LLMRT_MAX_SESSION_TOKEN_SIZE bytes, placed just before the key. `who`: names
+  // the model in fault reports, eg: "model 'echo'".
+  GuardedCredential(std::string_view key, Access during_call, std::string who,
+                    std::string_view session_token = {});
   ~GuardedCredential();
   GuardedCredential(const GuardedCredential&) = delete;
   GuardedCredential& operator=(const GuardedCredential&) = delete;
@@ -39,6 +41,7 @@ class GuardedCredential {
 
  private:
   std::string key_;
+  std::string token_;
   void* mapping_ = nullptr;
   std::size_t data_size_ = 0;  // the accessible pages, before the guard page
   std::size_t mapping_size_ = 0;

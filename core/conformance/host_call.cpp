@@ -31,6 +31,7 @@ struct SinkState {
     self.note_thread();
     CallResult& result = self.result;
     if (self.stopping.load()) ++result.writes_after_stop;
+    if (result.usage_calls > 0) ++result.writes_after_usage;
     ++result.writes;
     if (size > 0 && data == nullptr) {
       result.null_data_written = true;
@@ -76,6 +77,12 @@ struct SinkState {
     self.note_thread();
     return self.stopping.load() ? 1 : 0;
   }
+
+  static void usage(void* host_data, const llmrt_usage*) noexcept {
+    auto& self = *static_cast<SinkState*>(host_data);
+    self.note_thread();
+    ++self.result.usage_calls;
+  }
 };
 
 bool known_status(const Target& target, llmrt_status status) {
@@ -98,12 +105,22 @@ std::string describe_call(const Target& target, const CallRequest& request) {
 CallResult call_model(const Target& target, const CallRequest& request) {
   CallResult result;
   SinkState state{request, result};
-  const llmrt_prompt prompt = {sizeof(llmrt_prompt),
-                               request.stream ? LLMRT_PROMPT_STREAM : 0u,
-                               {request.text.data(), request.text.size()},
-                               {request.options.data(), request.options.size()}};
-  const llmrt_sink sink = {sizeof(llmrt_sink), &state, &SinkState::write, &SinkState::error,
-                           &SinkState::should_stop};
+  llmrt_prompt prompt = {sizeof(llmrt_prompt),
+                         request.stream ? LLMRT_PROMPT_STREAM : 0u,
+                         {request.text.data(), request.text.size()},
+                         {request.options.data(), request.options.size()}};
+  if (target.info().conversation) {
+    prompt.system = {request.system.data(), request.system.size()};
+    if (request.history != nullptr && !request.history->empty()) {
+      prompt.history = request.history->data();
+      prompt.history_count = request.history->size();
+    }
+  } else {
+    prompt.struct_size = offsetof(llmrt_prompt, system);  // the 2.1 prompt, as the host sends it
+  }
+  const llmrt_sink sink = {sizeof(llmrt_sink),      &state,
+                           &SinkState::write,       &SinkState::error,
+                           &SinkState::should_stop, &SinkState::usage};
   note_activity(describe_call(target, request));
   const auto start = std::chrono::steady_clock::now();
   try {
@@ -142,6 +159,15 @@ std::optional<std::string> contract_breach(const Target& target, const CallReque
   }
   if (result.status == LLMRT_CANCELLED && !result.stop_requested) {
     return std::string("it returned LLMRT_CANCELLED although the host never asked it to stop");
+  }
+  if (result.usage_calls > 1) {
+    return "it reported its usage " + std::to_string(result.usage_calls) +
+           " times; sink->usage may be called at most once per call";
+  }
+  if (result.writes_after_usage > 0) {
+    return std::string(
+        "it wrote output after reporting its usage; usage comes after the last "
+        "write");
   }
   return std::nullopt;
 }

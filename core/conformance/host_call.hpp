@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "model_binding.hpp"
 
@@ -33,6 +34,9 @@ struct CallRequest {
   std::string_view options = "{}";
   bool stream = false;
   const llmrt_credential* key = nullptr;  // given: the keyed entry point is used
+  // ABI 2.2: sent only to a model that reads conversations (as the host does), else left out.
+  std::string_view system = {};
+  const std::vector<llmrt_message>* history = nullptr;
   // 0: never ask to stop. n: write returns non-zero from the n-th write on, and should_stop
   // returns non-zero from then on.
   std::size_t stop_at_write = 0;
@@ -52,6 +56,8 @@ struct CallResult {
   std::chrono::steady_clock::time_point stop_time{};  // when the host first asked to stop
   bool sink_used_from_other_thread = false;
   bool null_data_written = false;                // write(NULL, n > 0)
+  std::size_t usage_calls = 0;                   // ABI 2.2 usage reports
+  std::size_t writes_after_usage = 0;            // write calls after the first usage report
   std::optional<std::string> escaped_exception;  // a C++ exception came out of the plugin
   std::chrono::steady_clock::duration elapsed{};
   std::chrono::steady_clock::time_point end_time{};
@@ -67,7 +73,8 @@ CallResult call_model(const Target& target, const CallRequest& request);
 
 // What in `result` breaks the contract, or nothing. Checks: a known status (v1 models: 0-3), an
 // error message with every status but OK and CANCELLED, CANCELLED only when asked to stop, the sink
-// used only from the calling thread, no exception out of the plugin.
+// used only from the calling thread, no exception out of the plugin, usage reported at most once
+// and after the last write.
 std::optional<std::string> contract_breach(const Target& target, const CallRequest& request,
                                            const CallResult& result);
 

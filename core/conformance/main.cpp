@@ -80,7 +80,9 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : kExitUsage;
   }
 
-  options.plugin = plugin;
+  // dlopen searches the library path for a name without a slash, never the current folder: an
+  // author's `llmrt-conformance acme.so` means the file here.
+  options.plugin = std::filesystem::absolute(plugin);
   if (model_option->count() > 0) options.model = model;
   if (junit_option->count() > 0) options.junit = junit;
   if (seed_option->count() > 0) {

@@ -10,7 +10,7 @@ namespace {
 std::vector<Check> collect() {
   std::vector<Check> checks;
   for (auto topic : {load_checks, negotiate_checks, descriptor_checks, prompt_checks, key_checks,
-                     behaviour_checks, lifecycle_checks}) {
+                     behaviour_checks, conversation_checks, lifecycle_checks}) {
     for (Check& check : topic()) checks.push_back(std::move(check));
   }
   std::set<std::string> earlier;

@@ -10,6 +10,9 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <limits>
+
+#include "safe_file.hpp"
 
 namespace llmrt::serve {
 namespace {
@@ -167,32 +170,32 @@ std::optional<AuditEvent> parse_audit_line(std::string_view line, std::string& w
 AuditLog::AuditLog(const std::filesystem::path& path, std::FILE* warnings)
     : path_(path), warnings_(warnings) {
   const std::string where = "the audit log '" + path.string() + "'";
-  fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  // O_NONBLOCK: a FIFO without a reader fails at once (ENXIO) instead of hanging the start, and one
+  // with a reader is refused by the regular-file check below. No effect on a regular file.
+  fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+               0600);
   if (fd_ < 0) {
     const int saved = errno;
     throw Error(ErrorCode::io,
                 "cannot open " + where + ": " +
-                    (saved == ELOOP ? std::string("it is a symbolic link, which llmrt does not "
-                                                  "follow")
-                                    : std::string(std::strerror(saved))));
+                    (saved == ELOOP   ? std::string("it is a symbolic link, which llmrt does not "
+                                                      "follow")
+                     : saved == ENXIO ? std::string("it is a FIFO (with no reader); an audit log "
+                                                    "must be a regular file")
+                                      : std::string(std::strerror(saved))));
   }
   struct stat status {};
-  std::string problem;
-  if (::fstat(fd_, &status) != 0) {
-    problem = "cannot examine it";
-  } else if (!S_ISREG(status.st_mode)) {
-    problem = "it is not a regular file";
-  } else if ((status.st_mode & 022) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(status.st_mode & 07777));
-    problem = std::string("permissions ") + mode +
-              " let group or others write to it (and forge entries); run: chmod 600 '" +
-              path.string() + "'";
-  }
-  if (!problem.empty()) {
+  try {
+    if (::fstat(fd_, &status) != 0) {
+      throw Error(ErrorCode::io, "cannot examine " + where + ": " + std::strerror(errno));
+    }
+    // Anyone who can write to an audit log can forge it: the caller's regular file, no g/o write.
+    check_file(path, status,
+               {"audit log", ErrorCode::io, false, std::numeric_limits<std::size_t>::max()});
+  } catch (...) {
     ::close(fd_);
     fd_ = -1;
-    throw Error(ErrorCode::io, "refusing " + where + ": " + problem);
+    throw;
   }
 }
 
@@ -204,6 +207,9 @@ void AuditLog::write(AuditEvent event) {
   if (event.time.empty()) event.time = rfc3339_utc(std::chrono::system_clock::now());
   const std::string line = audit_line(event);
   std::lock_guard lock(mutex_);
+  // Where the line starts: a line that cannot be written whole is cut back to here, so that the
+  // log only ever holds whole lines and the next event does not land glued to half of this one.
+  const off_t start = ::lseek(fd_, 0, SEEK_END);
   std::string_view rest(line);
   while (!rest.empty()) {
     // One write() for the whole line; only a short write (a full disk) takes a second one, still
@@ -211,16 +217,27 @@ void AuditLog::write(AuditEvent event) {
     const ssize_t written = ::write(fd_, rest.data(), rest.size());
     if (written < 0 && errno == EINTR) continue;
     if (written <= 0) {
+      const std::string why = written < 0 ? std::strerror(errno) : "nothing written";
+      const bool partial = rest.size() != line.size();
+      const bool cut_back = partial && start >= 0 && ::ftruncate(fd_, start) == 0;
       if (!failure_reported_ && warnings_ != nullptr) {
-        std::fprintf(warnings_, "llmrt: warning: cannot write to the audit log '%s': %s\n",
-                     path_.c_str(), written < 0 ? std::strerror(errno) : "nothing written");
+        std::fprintf(warnings_, "llmrt: warning: cannot write to the audit log '%s': %s%s\n",
+                     path_.c_str(), why.c_str(),
+                     partial ? (cut_back ? " (the partial line was removed)"
+                                         : " (a partial line may remain)")
+                             : "");
         std::fflush(warnings_);
       }
-      failure_reported_ = true;
+      failure_reported_ = true;  // once per run of failures; reset by the next success
       return;
     }
     rest.remove_prefix(static_cast<std::size_t>(written));
   }
+  if (failure_reported_ && warnings_ != nullptr) {
+    std::fprintf(warnings_, "llmrt: warning: the audit log '%s' is written again\n", path_.c_str());
+    std::fflush(warnings_);
+  }
+  failure_reported_ = false;
 }
 
 }  // namespace llmrt::serve

@@ -61,16 +61,20 @@ std::string make_request_id();
 
 class AuditLog {
  public:
-  // Opens (or creates, mode 0600) `path` for appending (O_APPEND). Refused with Error(io) if it is
-  // a symbolic link or not a regular file, and if group or others may write to it (anyone who can
-  // write to an audit log can forge it). Write failures are reported on `warnings` (not owned).
+  // Opens (or creates, mode 0600) `path` for appending (O_APPEND, O_NONBLOCK so that a FIFO never
+  // hangs the start). Refused with Error(io) if it is a symbolic link or not a regular file, owned
+  // by another user, or if group or others may write to it (anyone who can write to an audit log
+  // can forge it). Write failures are reported on `warnings` (not owned).
   explicit AuditLog(const std::filesystem::path& path, std::FILE* warnings = stderr);
   ~AuditLog();
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
 
   // Appends one event: the whole line in one write() under a mutex, so lines never interleave,
-  // even across threads. A failed write is reported once on `warnings`; requests are still served.
+  // even across threads. A line is written whole or not at all: after a short write and an error
+  // (a full disk) the partial line is truncated away. A run of failures is reported once on
+  // `warnings`, and its end too, so that the next failure is reported again; requests are still
+  // served.
   void write(AuditEvent event);
 
   const std::filesystem::path& path() const { return path_; }

@@ -1,14 +1,24 @@
 // POST /v1/chat/completions: an OpenAI request in, one llmrt prompt call with the client's key (or,
 // for a session key, its tenant's upstream key), an OpenAI response (JSON or SSE) out. The client's
 // key lives in this call only. Every request gets an X-Request-Id and, with an audit log, one
-// audit line.
+// audit line, however it ends (answered, refused, timed out, or the client gone).
+//
+// The route runs on an I/O thread and never waits there: admission answers at once or queues the
+// call (bounded, with a deadline); the model runs on the runtime's pool (prompt_async), watched by
+// a thread of the gateway's CallPool; a stream's chunks go out through the connection's bounded
+// buffer, so a client that stops reading pauses the model. Whoever answers first (the call's end,
+// its deadline, or the client leaving) answers alone and writes the log lines.
 #include <openssl/crypto.h>
 
+#include <atomic>
 #include <boost/json.hpp>
+#include <charconv>
+#include <mutex>
 #include <optional>
 
 #include "gateway_context.hpp"
 #include "openai_protocol.hpp"
+#include "utf8_repair.hpp"
 
 namespace llmrt::serve {
 namespace {
@@ -31,11 +41,13 @@ std::string outcome_of(const Refusal& refusal) {
   return "http_" + std::to_string(refusal.status);
 }
 
-void send_error(httplib::Response& response, const Refusal& refusal) {
-  response.status = refusal.status;
-  if (refusal.status == 503) response.set_header("Retry-After", "1");
-  response.set_content(error_body(refusal.message, refusal.type, refusal.code, refusal.param),
-                       "application/json");
+http::Reply error_reply(const Refusal& refusal, const std::string& request_id) {
+  http::Reply reply;
+  reply.status = refusal.status;
+  reply.headers.emplace_back("X-Request-Id", request_id);
+  if (refusal.status == 503) reply.headers.emplace_back("Retry-After", "1");
+  reply.body = error_body(valid_utf8(refusal.message), refusal.type, refusal.code, refusal.param);
+  return reply;
 }
 
 // How a failed call is answered. A tenant's call runs with the operator's upstream key, which the
@@ -90,11 +102,10 @@ Refusal refusal_for(const GatewayContext& context, const Error& error, const Aud
 
 // The client's key from `Authorization: Bearer KEY`, or nullopt without the header. The header's
 // bytes in the request are wiped once copied: the key then lives only in the returned Key.
-std::optional<Key> take_client_key(const httplib::Request& request) {
-  auto header = request.headers.find("Authorization");
-  if (header == request.headers.end()) return std::nullopt;
-  // The request object is the server's own, non-const; only the handler's view of it is const.
-  std::string& value = const_cast<std::string&>(header->second);
+std::optional<Key> take_client_key(http::Request& request) {
+  std::string* header = request.header("Authorization");
+  if (header == nullptr) return std::nullopt;
+  std::string& value = *header;
   constexpr std::string_view kScheme = "bearer ";
   const bool bearer = value.size() > kScheme.size() &&
                       std::equal(kScheme.begin(), kScheme.end(), value.begin(),
@@ -182,6 +193,13 @@ std::optional<Key> authenticate(GatewayContext& context, std::optional<Key> bear
             "tenant_revoked");
       case Denial::key_id:
         throw unauthorized("the session key has been revoked", "session_key_revoked");
+      case Denial::unavailable:  // fail closed; the operator's log says why
+        throw Refusal{503,
+                      "server_error",
+                      "deny_list_unavailable",
+                      "the gateway cannot check revocations right now; retry later",
+                      "",
+                      "deny_list_unavailable"};
       case Denial::none:
         break;
     }
@@ -244,21 +262,11 @@ PromptOptions prompt_options_for(const ChatRequest& chat, const std::set<std::st
   return prompt;
 }
 
-void add_call_headers(httplib::Response& response, const std::string& ignored,
+void add_call_headers(http::Headers& headers, const std::string& ignored,
                       const std::vector<std::string>& warnings) {
-  if (!ignored.empty()) response.set_header("X-Llmrt-Ignored-Parameters", ignored);
-  for (const auto& warning : warnings) response.set_header("X-Llmrt-Warning", warning);
+  if (!ignored.empty()) headers.emplace_back("X-Llmrt-Ignored-Parameters", ignored);
+  for (const auto& warning : warnings) headers.emplace_back("X-Llmrt-Warning", warning);
 }
-
-// Streams one async call as SSE, starting with a chunk that has already arrived.
-struct StreamState {
-  AsyncResponse call;
-  std::unique_ptr<Admission::Ticket> ticket;  // the slot is held until the stream ends
-  CompletionId id;
-  std::string first_chunk;
-  AccessRecord record;
-  AuditEvent audit;
-};
 
 void write_audit(GatewayContext& context, AuditEvent event, int status, std::string outcome) {
   if (!context.audit) return;
@@ -267,50 +275,316 @@ void write_audit(GatewayContext& context, AuditEvent event, int status, std::str
   context.audit->write(std::move(event));
 }
 
-bool write_text(httplib::DataSink& sink, const std::string& text) {
-  return sink.is_writable() && sink.write(text.data(), text.size());
+// The call's deadline: --request-timeout, or the shorter one the client asks for with
+// `X-Llmrt-Timeout-Ms: N`.
+std::chrono::milliseconds call_deadline(const GatewayContext& context,
+                                        const http::Request& request) {
+  const std::chrono::milliseconds limit = context.config.request_timeout;
+  const std::string* asked = request.header("X-Llmrt-Timeout-Ms");
+  if (asked == nullptr) return limit;
+  std::uint64_t ms = 0;
+  const char* end = asked->data() + asked->size();
+  const auto [stop, error] = std::from_chars(asked->data(), end, ms);
+  if (error != std::errc{} || stop != end || ms == 0) {
+    throw Refusal{400, "invalid_request_error",
+                  "",  "X-Llmrt-Timeout-Ms must be a positive whole number of milliseconds",
+                  "",  "bad_request"};
+  }
+  return std::min(limit, std::chrono::milliseconds(ms));
 }
 
-void stream_to_client(GatewayContext& context, const std::shared_ptr<StreamState>& state,
-                      httplib::DataSink& sink) {
-  bool open = write_text(sink, chunk_event(state->id, state->first_chunk, true));
-  while (open) {
-    std::optional<std::string> chunk = state->call.next_chunk();
-    if (!chunk) break;
-    open = write_text(sink, chunk_event(state->id, *chunk, false));
+// One admitted-or-waiting chat call, shared by the I/O thread that took it, the timers, the
+// CallPool thread that watches it and the runtime's worker that runs it.
+class ChatCall : public std::enable_shared_from_this<ChatCall> {
+ public:
+  ChatCall(GatewayContext& context, std::shared_ptr<http::Exchange> exchange, AccessRecord record,
+           AuditEvent audit, Model model)
+      : context_(context),
+        exchange_(std::move(exchange)),
+        record_(std::move(record)),
+        audit_(std::move(audit)),
+        model_(std::move(model)),
+        id_(CompletionId::make(record_.model)) {}
+
+  std::string text;
+  PromptOptions options;
+  bool stream = false;
+  std::string ignored;
+  std::vector<std::string> early_warnings;  // known before the call (a stream's headers)
+  std::chrono::milliseconds deadline{0};
+
+  // On the I/O thread: a slot now, a place in the queue, or 503.
+  void admit() {
+    auto self = shared_from_this();
+    exchange_->on_client_gone([self] { self->on_gone(); });
+    Admission::Entry entry = context_.admission.enter(
+        record_.model,
+        [self](std::unique_ptr<Admission::Ticket> ticket) { self->start(std::move(ticket)); });
+    if (entry.ticket) {
+      start(std::move(entry.ticket));
+      return;
+    }
+    if (entry.waiter == 0) {
+      answer_refusal({503, "server_error", "overloaded",
+                      "the gateway is at its limit of concurrent calls; retry shortly", "",
+                      "overloaded"});
+      return;
+    }
+    std::lock_guard lock(mutex_);
+    waiter_ = entry.waiter;
+    if (!admitted_ && !answered_) {
+      timer_ = context_.server->after(context_.config.max_wait, [self] { self->on_wait_over(); });
+    }
   }
-  if (!open) {
-    state->call.cancel();  // the client went away: stop the model too
-    state->call.wait();
-    state->audit.outcome = "client_disconnected";
-    return;
+
+ private:
+  // Holds a slot: arm the call's deadline and hand it to a CallPool thread.
+  void start(std::unique_ptr<Admission::Ticket> ticket) {
+    auto self = shared_from_this();
+    std::lock_guard lock(mutex_);
+    admitted_ = true;
+    if (answered_) return;  // the client left (or the wait ended) meanwhile: the slot goes back
+    ticket_ = std::move(ticket);
+    if (timer_) timer_->cancel();
+    timer_ = context_.server->after(deadline, [self] { self->on_timeout(); });
+    context_.calls->submit([self] { self->run(); });
   }
-  try {
-    const Response answer = state->call.get();
-    state->audit.key_source = std::string(to_string(answer.key_source));
-    write_text(sink, final_events(state->id));
-  } catch (const Error& error) {
-    const Refusal refusal = refusal_for(context, error, state->audit);
-    write_text(sink, error_event(refusal.message, refusal.type, refusal.code));
-    state->record.status = refusal.status;  // logged as what the stream ended with
-    state->audit.outcome = outcome_of(refusal);
+
+  void run() {
+    auto self = shared_from_this();
+    PromptOptions call_options = std::move(options);
+    call_options.stream = stream;
+    call_options.on_chunk = [self](std::string_view chunk) { return self->on_chunk(chunk); };
+    std::optional<AsyncResponse> call;
+    try {
+      call.emplace(model_.prompt_async(std::move(text), std::move(call_options)));
+    } catch (const Error& error) {
+      release_slot();
+      on_failed(error);
+      return;
+    }
+    bool cancel_now;
+    {
+      std::lock_guard lock(mutex_);
+      call_ = call;
+      cancel_now = answered_;
+    }
+    if (cancel_now) call->cancel();
+    call->wait();
+    // The plugin has returned: only now is its slot free, and it is freed before the answer goes
+    // out, so that a client that has its answer finds the slot free.
+    release_slot();
+    try {
+      on_done(call->get());
+    } catch (const Error& error) {
+      on_failed(error);
+    } catch (const std::exception& error) {
+      on_failed(Error(ErrorCode::plugin_failed, error.what()));
+    }
   }
-  sink.done();
-}
+
+  void release_slot() {
+    std::lock_guard lock(mutex_);
+    ticket_.reset();
+    call_.reset();
+  }
+
+  // On the runtime's worker, for each chunk the plugin writes. False stops the call.
+  bool on_chunk(std::string_view chunk) {
+    if (stopped_) return false;
+    if (!stream) {
+      if (reply_.size() + chunk.size() > context_.config.max_reply_bytes) {
+        too_large_ = true;
+        stopped_ = true;
+        return false;
+      }
+      reply_.append(chunk);
+      return true;
+    }
+    std::string event;
+    {
+      std::lock_guard lock(mutex_);
+      if (answered_) return false;
+      const std::string text_part = repair_.feed(chunk);
+      if (!started_) {
+        started_ = true;
+        http::Headers headers{{"X-Request-Id", audit_.request_id}, {"Cache-Control", "no-cache"}};
+        add_call_headers(headers, ignored, early_warnings);
+        exchange_->start_stream(200, std::move(headers), "text/event-stream");
+        event = chunk_event(id_, text_part, true);
+      } else if (!text_part.empty()) {
+        event = chunk_event(id_, text_part, false);
+      }
+    }
+    // Outside the lock: this waits while the client's buffer is full.
+    if (!event.empty() && !exchange_->write(event)) {
+      stopped_ = true;
+      return false;
+    }
+    return true;
+  }
+
+  void on_done(const Response& answer) {
+    std::lock_guard lock(mutex_);
+    if (!claim()) return;
+    if (exchange_->client_gone()) return log(499, "client_disconnected");
+    audit_.key_source = std::string(to_string(answer.key_source));
+    if (!stream) {
+      if (too_large_) {
+        const Refusal refusal{502,
+                              "server_error",
+                              "reply_too_large",
+                              "the model's reply is larger than the gateway's limit of " +
+                                  std::to_string(context_.config.max_reply_bytes) +
+                                  " bytes (--max-reply-bytes); ask for less, or stream it",
+                              "",
+                              "reply_too_large"};
+        exchange_->respond(error_reply(refusal, audit_.request_id));
+        return log(refusal.status, outcome_of(refusal));
+      }
+      http::Reply reply;
+      reply.headers.emplace_back("X-Request-Id", audit_.request_id);
+      add_call_headers(reply.headers, ignored, answer.warnings);
+      reply.headers.emplace_back("X-Llmrt-Key-Source", std::string(to_string(answer.key_source)));
+      reply.body = completion_body(id_, valid_utf8(reply_));
+      std::string().swap(reply_);
+      exchange_->respond(std::move(reply));
+      return log(200, "ok");
+    }
+    std::string events;
+    if (!started_) {
+      started_ = true;
+      http::Headers headers{{"X-Request-Id", audit_.request_id}, {"Cache-Control", "no-cache"}};
+      add_call_headers(headers, ignored, answer.warnings);
+      exchange_->start_stream(200, std::move(headers), "text/event-stream");
+      events = chunk_event(id_, repair_.finish(), true);
+    } else if (std::string tail = repair_.finish(); !tail.empty()) {
+      events = chunk_event(id_, tail, false);
+    }
+    events += final_events(id_);
+    exchange_->end_stream(events);
+    log(200, "ok");
+  }
+
+  void on_failed(const Error& error) {
+    std::lock_guard lock(mutex_);
+    if (!claim()) return;
+    if (exchange_->client_gone()) return log(499, "client_disconnected");
+    const Refusal refusal = refusal_for(context_, error, audit_);
+    if (!started_) {
+      exchange_->respond(error_reply(refusal, audit_.request_id));
+    } else {
+      exchange_->end_stream(error_event(valid_utf8(refusal.message), refusal.type, refusal.code));
+    }
+    log(refusal.status, outcome_of(refusal));
+  }
+
+  // The call's deadline passed: stop it and say so (504, or an error event in a started stream).
+  void on_timeout() {
+    std::optional<AsyncResponse> call;
+    {
+      std::lock_guard lock(mutex_);
+      if (!claim()) return;
+      call = call_;
+      const Refusal refusal{504,
+                            "server_error",
+                            "request_timeout",
+                            "the model did not finish within " + std::to_string(deadline.count()) +
+                                " ms; the call was stopped",
+                            "",
+                            "request_timeout"};
+      if (!started_) {
+        exchange_->respond(error_reply(refusal, audit_.request_id));
+      } else {
+        exchange_->end_stream(error_event(refusal.message, refusal.type, refusal.code));
+      }
+      log(refusal.status, outcome_of(refusal));
+    }
+    if (call) call->cancel();
+  }
+
+  // The client went away: stop the call (or leave the queue) at once.
+  void on_gone() {
+    std::optional<AsyncResponse> call;
+    std::uint64_t waiter;
+    {
+      std::lock_guard lock(mutex_);
+      if (!claim()) return;
+      call = call_;
+      waiter = admitted_ ? 0 : waiter_;
+      log(499, "client_disconnected");
+    }
+    if (waiter != 0) context_.admission.withdraw(waiter);
+    if (call) call->cancel();
+  }
+
+  // Waited --max-wait for a slot without getting one.
+  void on_wait_over() {
+    if (!context_.admission.withdraw(waiter_)) return;  // granted meanwhile
+    answer_refusal({503, "server_error", "overloaded",
+                    "no call slot became free within " +
+                        std::to_string(context_.config.max_wait.count()) + " ms; retry shortly",
+                    "", "overloaded"});
+  }
+
+  void answer_refusal(const Refusal& refusal) {
+    std::lock_guard lock(mutex_);
+    if (!claim()) return;
+    exchange_->respond(error_reply(refusal, audit_.request_id));
+    log(refusal.status, outcome_of(refusal));
+  }
+
+  // With mutex_ held: true for the one path that answers; it also stops the deadline timer.
+  bool claim() {
+    if (answered_) return false;
+    answered_ = true;
+    stopped_ = true;
+    if (timer_) timer_->cancel();
+    return true;
+  }
+
+  // Exactly once per request (after claim()): the access-log line and the audit line.
+  void log(int status, std::string outcome) {
+    record_.status = status;
+    context_.access_log.write(record_);
+    write_audit(context_, audit_, status, std::move(outcome));
+  }
+
+  GatewayContext& context_;
+  const std::shared_ptr<http::Exchange> exchange_;
+  AccessRecord record_;
+  AuditEvent audit_;
+  const Model model_;
+  const CompletionId id_;
+
+  std::atomic<bool> stopped_{false};  // the call should stop: on_chunk says so to the plugin
+  std::string reply_;                 // a non-streamed reply (runtime worker, then run())
+  bool too_large_ = false;            // likewise
+
+  std::mutex mutex_;  // guards what follows
+  bool answered_ = false;
+  bool admitted_ = false;
+  bool started_ = false;  // a stream's headers have been sent
+  Utf8Repair repair_;
+  std::uint64_t waiter_ = 0;
+  std::unique_ptr<Admission::Ticket> ticket_;
+  std::optional<AsyncResponse> call_;
+  std::shared_ptr<http::Timer> timer_;
+};
 
 }  // namespace
 
-void handle_chat_completions(GatewayContext& context, const httplib::Request& request,
-                             httplib::Response& response) {
+void handle_chat_completions(GatewayContext& context, http::Request request,
+                             std::shared_ptr<http::Exchange> exchange) {
   AccessRecord record{
       request.method, request.path, "", 0, "", false, std::chrono::steady_clock::now()};
   AuditEvent audit;
   audit.request_id = make_request_id();
-  response.set_header("X-Request-Id", audit.request_id);
-  auto finish = [&](int status, std::string outcome) {
-    record.status = status;
+  auto refuse = [&](const Refusal& refusal) {
+    exchange->respond(error_reply(refusal, audit.request_id));
+    record.status = refusal.status;
     context.access_log.write(record);
-    write_audit(context, audit, status, std::move(outcome));
+    write_audit(context, audit, refusal.status, outcome_of(refusal));
   };
   try {
     std::optional<Key> bearer = take_client_key(request);
@@ -339,77 +613,34 @@ void handle_chat_completions(GatewayContext& context, const httplib::Request& re
                     "model",
                     "model_not_found"};
     }
+    const std::chrono::milliseconds deadline = call_deadline(context, request);
     const Model model = context.runtime.get_model(chat.model);
     std::string text;
     std::string ignored;
     PromptOptions options = prompt_options_for(chat, accepted->second, text, ignored);
     if (audit.tenant) use_tenant_key(context, model, options, audit);
-    const bool client_key_given = key.has_value();
+    std::vector<std::string> early_warnings;
+    // A stream's headers go before the call's own warnings exist; the one that matters here (a
+    // key the model cannot take) is known now.
+    if (chat.stream && key && !model.info().accepts_key) {
+      early_warnings.push_back("model '" + chat.model +
+                               "' does not use keys; the key given for this call was not sent");
+    }
     options.key = std::move(key);
-    options.stream = chat.stream;
-
-    std::unique_ptr<Admission::Ticket> ticket = context.admission.try_enter();
-    if (!ticket) {
-      throw Refusal{503,          "server_error",
-                    "overloaded", "the gateway is at its limit of concurrent calls; retry shortly",
-                    "",           "overloaded"};
-    }
-    if (!chat.stream) {
-      const Response answer = model.prompt(text, std::move(options));
-      audit.key_source = std::string(to_string(answer.key_source));
-      add_call_headers(response, ignored, answer.warnings);
-      response.set_header("X-Llmrt-Key-Source", std::string(to_string(answer.key_source)));
-      response.set_content(completion_body(CompletionId::make(chat.model), answer.text),
-                           "application/json");
-      finish(200, "ok");
-      return;
-    }
-
-    // Streaming: wait for the first chunk (or the end) before answering, so that errors before
-    // any output still get their proper HTTP status.
-    AsyncResponse call = model.prompt_async(std::move(text), std::move(options));
-    std::optional<std::string> first = call.next_chunk();
-    if (!first) {
-      const Response answer = call.get();  // throws the call's error
-      audit.key_source = std::string(to_string(answer.key_source));
-      first = std::string();
-      add_call_headers(response, ignored, answer.warnings);
-    } else {
-      // The call's own warnings come only at its end, after the headers have gone; the one that
-      // matters here (a key the model cannot take) is known now.
-      std::vector<std::string> warnings;
-      if (client_key_given && !model.info().accepts_key) {
-        warnings.push_back("model '" + chat.model +
-                           "' does not use keys; the key given for this call was not sent");
-      }
-      add_call_headers(response, ignored, warnings);
-    }
-    auto state = std::make_shared<StreamState>(StreamState{std::move(call), std::move(ticket),
-                                                           CompletionId::make(chat.model),
-                                                           std::move(*first), record, audit});
-    state->record.status = 200;
-    state->audit.outcome = "ok";
-    response.set_header("Cache-Control", "no-cache");
-    response.set_chunked_content_provider(
-        "text/event-stream",
-        [&context, state](std::size_t, httplib::DataSink& sink) {
-          stream_to_client(context, state, sink);
-          return true;
-        },
-        [&context, state](bool) {
-          context.access_log.write(state->record);
-          write_audit(context, state->audit, state->record.status, state->audit.outcome);
-        });
+    auto call = std::make_shared<ChatCall>(context, exchange, record, audit, model);
+    call->text = std::move(text);
+    call->options = std::move(options);
+    call->stream = chat.stream;
+    call->ignored = std::move(ignored);
+    call->early_warnings = std::move(early_warnings);
+    call->deadline = deadline;
+    call->admit();
   } catch (const Refusal& refusal) {
-    send_error(response, refusal);
-    finish(refusal.status, outcome_of(refusal));
+    refuse(refusal);
   } catch (const Error& error) {
-    const Refusal refusal = refusal_for(context, error, audit);
-    send_error(response, refusal);
-    finish(refusal.status, outcome_of(refusal));
+    refuse(refusal_for(context, error, audit));
   } catch (const std::exception& error) {
-    send_error(response, {500, "server_error", "", error.what(), "", "internal_error"});
-    finish(500, "internal_error");
+    refuse({500, "server_error", "", error.what(), "", "internal_error"});
   }
 }
 

@@ -6,9 +6,8 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
+#include "safe_file.hpp"
 #include "session_keys.hpp"
 
 namespace llmrt::serve {
@@ -36,26 +35,23 @@ long long nanoseconds(const struct timespec& time) {
   return static_cast<long long>(time.tv_sec) * 1000000000LL + time.tv_nsec;
 }
 
-bool read_text(const std::filesystem::path& path, std::string& text) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  text = buffer.str();
-  return true;
+// A deny list is not secret, but whoever can write it can un-revoke a key: the caller's own regular
+// file, not writable by group or others, at most 1 MiB.
+FileRules deny_list_rules() {
+  return {"deny-list file", ErrorCode::io, false, kMaxDenyListSize};
 }
 
 }  // namespace
 
 DenyList::DenyList(std::filesystem::path path, std::FILE* warnings)
     : path_(std::move(path)), warnings_(warnings) {
-  struct stat status {};
-  std::string text;
-  if (::stat(path_.c_str(), &status) != 0 || !read_text(path_, text)) {
+  std::optional<SafeFile> file = SafeFile::open(path_, deny_list_rules());
+  if (!file) {
     throw Error(ErrorCode::io,
-                "cannot read the deny-list file '" + path_.string() + "': " + std::strerror(errno));
+                "cannot read the deny-list file " + quoted_path(path_) + ": it does not exist");
   }
-  Parsed parsed = parse(text);
+  const SecretString text = file->read();
+  Parsed parsed = parse(std::string_view(text.data(), text.size()));
   if (!parsed.problems.empty()) {
     std::string message = "deny-list file '" + path_.string() + "' has malformed entries: ";
     for (std::size_t i = 0; i < parsed.problems.size() && i < 5; ++i) {
@@ -63,6 +59,7 @@ DenyList::DenyList(std::filesystem::path path, std::FILE* warnings)
     }
     throw Error(ErrorCode::usage, message);
   }
+  const struct stat& status = file->status();
   stamp_ = {status.st_dev, status.st_ino, status.st_size, nanoseconds(status.st_mtim),
             nanoseconds(status.st_ctim)};
   key_ids_ = std::move(parsed.key_ids);
@@ -115,39 +112,43 @@ void DenyList::warn(const std::string& message) {
 
 void DenyList::refresh_locked() {
   struct stat status {};
-  if (::stat(path_.c_str(), &status) != 0) {
+  if (::lstat(path_.c_str(), &status) != 0 && errno == ENOENT) {
+    // Deleted (eg: between an editor's unlink and write): the entries last read stay in force.
     if (!missing_reported_) {
-      warn("cannot read the deny-list file '" + path_.string() + "' (" + std::strerror(errno) +
-           "); the entries last read stay in force");
-      missing_reported_ = true;
-    }
-    return;
-  }
-  const Stamp now{status.st_dev, status.st_ino, status.st_size, nanoseconds(status.st_mtim),
-                  nanoseconds(status.st_ctim)};
-  if (now == stamp_) return;
-  std::string text;
-  if (!read_text(path_, text)) {
-    if (!missing_reported_) {
-      warn("cannot read the deny-list file '" + path_.string() +
-           "'; the entries last read stay in force");
+      warn("the deny-list file '" + path_.string() +
+           "' does not exist; the entries last read stay in force");
       missing_reported_ = true;
     }
     return;
   }
   missing_reported_ = false;
+  const Stamp now{status.st_dev, status.st_ino, status.st_size, nanoseconds(status.st_mtim),
+                  nanoseconds(status.st_ctim)};
+  if (now == stamp_) return;  // unchanged since it was last read (or last refused)
   stamp_ = now;
-  Parsed parsed = parse(text);
-  for (const std::string& problem : parsed.problems) {
-    warn("deny-list file '" + path_.string() + "' " + problem + " (skipped)");
+  try {
+    std::optional<SafeFile> file = SafeFile::open(path_, deny_list_rules());
+    if (!file) return;  // removed since lstat: the next check reports it
+    const SecretString text = file->read();
+    Parsed parsed = parse(std::string_view(text.data(), text.size()));
+    for (const std::string& problem : parsed.problems) {
+      warn("deny-list file '" + path_.string() + "' " + problem + " (skipped)");
+    }
+    key_ids_ = std::move(parsed.key_ids);
+    tenants_ = std::move(parsed.tenants);
+    if (!broken_.empty()) warn("the deny-list file '" + path_.string() + "' is usable again");
+    broken_.clear();
+  } catch (const Error& error) {
+    // Fail closed: a deny list that cannot be trusted or read must not let a revoked key through.
+    broken_ = error.what();
+    warn(broken_ + "; every session key is refused (HTTP 503) until it is fixed");
   }
-  key_ids_ = std::move(parsed.key_ids);
-  tenants_ = std::move(parsed.tenants);
 }
 
 Denial DenyList::check(std::string_view tenant, std::string_view key_id) {
   std::lock_guard lock(mutex_);
   refresh_locked();
+  if (!broken_.empty()) return Denial::unavailable;
   if (tenants_.find(tenant) != tenants_.end()) return Denial::tenant;
   if (key_ids_.find(key_id) != key_ids_.end()) return Denial::key_id;
   return Denial::none;

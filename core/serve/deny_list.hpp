@@ -20,17 +20,25 @@
 
 namespace llmrt::serve {
 
-enum class Denial { none, key_id, tenant };
+// unavailable: the file cannot be trusted or read (not a regular file, a symbolic link, another
+// user's, writable by others, too large): fail closed, every session key is refused (HTTP 503).
+enum class Denial { none, key_id, tenant, unavailable };
+
+// The largest deny-list file read (tens of thousands of entries).
+inline constexpr std::size_t kMaxDenyListSize = 1024 * 1024;
 
 class DenyList {
  public:
-  // Reads `path` now: Error(io) if it cannot be read, Error(usage) naming each bad line if any
-  // entry is malformed. Later problems are reported on `warnings` (not owned; may be nullptr).
+  // Reads `path` now (through SafeFile: never blocks, a regular file of the caller's, not writable
+  // by others, at most kMaxDenyListSize): Error(io) if it cannot be read or trusted, Error(usage)
+  // naming each bad line if any entry is malformed. Later problems are reported on `warnings` (not
+  // owned; may be nullptr).
   DenyList(std::filesystem::path path, std::FILE* warnings);
 
   // Whether a session key of `tenant` with `key_id` is revoked. First re-reads the file if its
-  // inode, size, modification or change time differ from the last read. A file that has become
-  // unreadable keeps the last list in force; malformed lines in a changed file are skipped with a
+  // inode, size, modification or change time differ from the last read. A deleted file keeps the
+  // last list in force; a file that cannot be trusted or read (see Denial::unavailable) fails
+  // closed with one warning until it changes; malformed lines in a changed file are skipped with a
   // warning while its valid entries take effect. Thread-safe.
   Denial check(std::string_view tenant, std::string_view key_id);
 
@@ -59,6 +67,7 @@ class DenyList {
   std::mutex mutex_;
   Stamp stamp_;
   bool missing_reported_ = false;
+  std::string broken_;  // why the file is refused; empty when it is in use
   std::set<std::string, std::less<>> key_ids_;
   std::set<std::string, std::less<>> tenants_;
 };

@@ -1,7 +1,5 @@
 #include "gateway.hpp"
 
-#include <sys/socket.h>
-
 #include <llmrt/keys_file.hpp>
 
 #include <algorithm>
@@ -9,7 +7,6 @@
 #include <boost/json.hpp>
 #include <optional>
 #include <set>
-#include <thread>
 
 #include "gateway_context.hpp"
 #include "openai_protocol.hpp"
@@ -118,20 +115,148 @@ void GatewayContext::warn(const std::string& message) const {
   std::fflush(config.warning_log);
 }
 
+namespace {
+
+std::size_t per_model_default(const GatewayConfig& config) {
+  if (config.max_concurrent_per_model != 0) return config.max_concurrent_per_model;
+  return std::max<std::size_t>(1, config.max_concurrent - config.max_concurrent / 4);
+}
+
+http::ServerLimits limits_of(const GatewayConfig& config) {
+  http::ServerLimits limits;
+  limits.max_header_bytes = config.max_header_bytes;
+  limits.max_header_count = config.max_header_count;
+  limits.max_body_bytes = config.max_body_bytes;
+  limits.max_connections = config.max_connections;
+  limits.max_connections_per_ip = config.max_connections_per_ip;
+  limits.output_buffer_bytes = config.stream_buffer_bytes;
+  limits.max_pipelined_bytes = std::max<std::size_t>(config.max_header_bytes, 16 * 1024);
+  limits.header_timeout = config.header_timeout;
+  limits.body_timeout = config.body_timeout;
+  limits.idle_timeout = config.idle_timeout;
+  limits.write_timeout = config.write_timeout;
+  limits.io_threads = std::max<std::size_t>(config.threads, 1);
+  return limits;
+}
+
+http::Reply json_reply(int status, std::string body) {
+  http::Reply reply;
+  reply.status = status;
+  reply.body = std::move(body);
+  return reply;
+}
+
+std::string refusal_message(const http::Refusal& refusal, const GatewayConfig& config) {
+  const std::string reason = refusal.reason;
+  if (reason == "header_limit") {
+    return "the request line and headers are larger than " +
+           std::to_string(config.max_header_bytes) + " bytes";
+  }
+  if (reason == "header_count") {
+    return "the request has more than " + std::to_string(config.max_header_count) + " headers";
+  }
+  if (reason == "body_limit") {
+    return "the request body is larger than " + std::to_string(config.max_body_bytes) + " bytes";
+  }
+  if (reason == "duplicate_authorization") {
+    return "the request has more than one Authorization header";
+  }
+  if (reason == "header_timeout") return "the request headers did not arrive in time";
+  if (reason == "body_timeout") return "the request body did not arrive in time";
+  return "the request is not valid HTTP/1.1";
+}
+
+}  // namespace
+
 struct Gateway::State {
-  std::atomic<int> listen_socket{-1};
-  std::atomic<bool> stop_requested{false};
   State(const Runtime& runtime, GatewayConfig config)
       : context{runtime,
                 config,
-                Admission(config.max_concurrent, config.max_waiting, config.max_wait),
+                Admission(config.max_concurrent, per_model_default(config), config.max_waiting),
                 AccessLog(config.access_log),
-                {}} {}
+                {}},
+        server(
+            limits_of(config),
+            [this](http::Request request, std::shared_ptr<http::Exchange> exchange) {
+              route(std::move(request), std::move(exchange));
+            },
+            [this](const http::Refusal& refusal) { return refuse(refusal); }),
+        calls(config.max_concurrent) {
+    context.calls = &calls;
+    context.server = &server;
+  }
+
+  void route(http::Request request, std::shared_ptr<http::Exchange> exchange);
+  http::Reply refuse(const http::Refusal& refusal);
+  std::string health_body() const;
 
   GatewayContext context;
-  httplib::Server server;
+  http::Server server;
+  // Destroyed first: its threads (which answer through the server's connections) are joined
+  // while the server and the context are still whole.
+  CallPool calls;
   int port = -1;
 };
+
+std::string Gateway::State::health_body() const {
+  const Admission::Snapshot slots = context.admission.snapshot();
+  const http::Counters connections = server.counters();
+  return json::serialize(json::object{{"status", slots.admittable ? "ok" : "saturated"},
+                                      {"models", context.model_options.size()},
+                                      {"busy_slots", slots.active},
+                                      {"max_concurrent", slots.max_active},
+                                      {"waiting", slots.waiting},
+                                      {"calls_in_flight", calls.busy()},
+                                      {"connections", connections.connections},
+                                      {"refused_connections", connections.refused_connections},
+                                      {"admittable", slots.admittable}});
+}
+
+void Gateway::State::route(http::Request request, std::shared_ptr<http::Exchange> exchange) {
+  const auto log = [&](int status) {
+    context.access_log.write(
+        {request.method, request.path, "", status, "", false, std::chrono::steady_clock::now()});
+  };
+  if (request.path == "/v1/chat/completions" && request.method == "POST") {
+    handle_chat_completions(context, std::move(request), std::move(exchange));
+    return;
+  }
+  if (request.method == "GET" && request.path == "/healthz") {
+    log(200);
+    exchange->respond(json_reply(200, health_body()));
+    return;
+  }
+  if (request.method == "GET" && request.path == "/readyz") {
+    // For a load balancer: 503 while no chat request could be admitted.
+    const bool ready = context.admission.snapshot().admittable;
+    log(ready ? 200 : 503);
+    http::Reply reply = json_reply(ready ? 200 : 503, health_body());
+    if (!ready) reply.headers.emplace_back("Retry-After", "1");
+    exchange->respond(std::move(reply));
+    return;
+  }
+  if (request.method == "GET" && request.path == "/v1/models") {
+    log(200);
+    exchange->respond(json_reply(200, models_body(context.runtime)));
+    return;
+  }
+  log(404);
+  exchange->respond(
+      json_reply(404, error_body("no route for " + request.method + " " + request.path,
+                                 "invalid_request_error", "", "")));
+}
+
+http::Reply Gateway::State::refuse(const http::Refusal& refusal) {
+  context.access_log.write({refusal.method, refusal.path, "", refusal.status, "", false,
+                            std::chrono::steady_clock::now()});
+  const std::string code = refusal.reason == "duplicate_authorization" ? "duplicate_authorization"
+                           : refusal.status == 431                     ? "headers_too_large"
+                           : refusal.status == 413                     ? "body_too_large"
+                           : refusal.status == 408                     ? "request_timeout"
+                                                                       : "";
+  return json_reply(refusal.status, error_body(refusal_message(refusal, context.config),
+                                               "invalid_request_error", code, ""));
+}
 
 Gateway::Gateway(const Runtime& runtime, GatewayConfig config)
     : state_(std::make_unique<State>(runtime, std::move(config))) {
@@ -140,53 +265,6 @@ Gateway::Gateway(const Runtime& runtime, GatewayConfig config)
     context.model_options.emplace(model.id, option_names(model.options_schema_json));
   }
   configure_security(context);
-  httplib::Server& server = state_->server;
-  const std::size_t threads = std::max<std::size_t>(context.config.threads, 2);
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  // Without TCP_NODELAY, Nagle and delayed ACKs hold each small reply ~40 ms.
-  server.set_tcp_nodelay(true);
-  // Remember the listening socket: Debian's cpp-httplib listens with a backlog of 5, which drops
-  // connections when many clients connect at once; bind() raises it.
-  server.set_socket_options([state = state_.get()](socket_t socket) {
-    httplib::default_socket_options(socket);
-    int none = -1;
-    state->listen_socket.compare_exchange_strong(none, static_cast<int>(socket));
-  });
-  server.set_keep_alive_max_count(100000);
-  server.set_payload_max_length(context.config.max_body_bytes);
-  server.set_read_timeout(context.config.read_timeout);
-  server.set_write_timeout(context.config.write_timeout);
-
-  server.Get("/healthz", [&context](const httplib::Request& request, httplib::Response& response) {
-    response.set_content(
-        json::serialize(json::object{{"status", "ok"}, {"models", context.model_options.size()}}),
-        "application/json");
-    context.access_log.write(
-        {request.method, request.path, "", 200, "", false, std::chrono::steady_clock::now()});
-  });
-  server.Get(
-      "/v1/models", [&context](const httplib::Request& request, httplib::Response& response) {
-        response.set_content(models_body(context.runtime), "application/json");
-        context.access_log.write(
-            {request.method, request.path, "", 200, "", false, std::chrono::steady_clock::now()});
-      });
-  server.Post("/v1/chat/completions",
-              [&context](const httplib::Request& request, httplib::Response& response) {
-                handle_chat_completions(context, request, response);
-              });
-  // Every other error (unknown route 404, body too large 413, ...) in OpenAI's error shape.
-  server.set_error_handler([&context](const httplib::Request& request,
-                                      httplib::Response& response) {
-    if (!response.body.empty()) return;
-    const std::string message =
-        response.status == 404   ? "no route for " + request.method + " " + request.path
-        : response.status == 413 ? "the request body is larger than " +
-                                       std::to_string(context.config.max_body_bytes) + " bytes"
-                                 : "the request could not be served";
-    response.set_content(error_body(message, "invalid_request_error", "", ""), "application/json");
-    context.access_log.write({request.method, request.path, "", response.status, "", false,
-                              std::chrono::steady_clock::now()});
-  });
 }
 
 Gateway::~Gateway() {
@@ -195,38 +273,27 @@ Gateway::~Gateway() {
 
 int Gateway::bind() {
   const GatewayConfig& config = state_->context.config;
-  state_->port = config.port == 0
-                     ? state_->server.bind_to_any_port(config.host)
-                     : (state_->server.bind_to_port(config.host, config.port) ? config.port : -1);
-  if (state_->port >= 0 && state_->listen_socket >= 0) ::listen(state_->listen_socket, SOMAXCONN);
-  if (state_->port < 0) {
+  try {
+    state_->port = state_->server.bind(config.host, config.port);
+  } catch (const std::exception& error) {
     throw Error(ErrorCode::io, "cannot listen on " + config.host + ":" +
-                                   std::to_string(config.port) +
-                                   " (address in use, or not an address of this machine)");
+                                   std::to_string(config.port) + " (" + error.what() +
+                                   "; address in use, or not an address of this machine)");
   }
   return state_->port;
 }
 
 void Gateway::serve() {
   if (state_->port < 0) bind();
-  if (state_->stop_requested) return;
-  // httplib's stop() does nothing until the accept loop runs: a stop() that lands between the
-  // check above and that moment is delivered again once the loop is up.
-  std::atomic<bool> finished{false};
-  std::thread redeliver([this, &finished] {
-    while (!finished && !state_->server.is_running()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    if (state_->stop_requested) state_->server.stop();
-  });
-  state_->server.listen_after_bind();
-  finished = true;
-  redeliver.join();
+  state_->server.serve();
 }
 
 void Gateway::stop() {
-  state_->stop_requested = true;
   state_->server.stop();
+}
+
+std::size_t Gateway::calls_in_flight() const {
+  return state_->calls.busy();
 }
 
 }  // namespace llmrt::serve

@@ -1,4 +1,5 @@
-// The OpenAI-compatible HTTP gateway: GET /healthz, GET /v1/models, POST /v1/chat/completions.
+// The OpenAI-compatible HTTP gateway: GET /healthz, GET /readyz, GET /v1/models,
+// POST /v1/chat/completions.
 // Each request's `Authorization: Bearer KEY` is that call's per-call key, for that call only.
 #ifndef LLMRT_SERVE_GATEWAY_HPP
 #define LLMRT_SERVE_GATEWAY_HPP
@@ -17,17 +18,31 @@
 namespace llmrt::serve {
 
 struct GatewayConfig {
-  std::string host = "127.0.0.1";             // loopback unless the operator says otherwise
-  int port = 8080;                            // 0: any free port (see Gateway::bind)
-  bool require_client_key = false;            // refuse requests without Authorization (401)
-  std::size_t max_body_bytes = 1 << 20;       // larger bodies get 413
-  std::size_t max_concurrent = 32;            // calls running at once
-  std::size_t max_waiting = 64;               // calls waiting for a slot; more get 503 at once
-  std::chrono::milliseconds max_wait{10000};  // a waiting call gets 503 after this
-  std::size_t threads = 64;                   // HTTP worker threads (one per keep-alive connection)
-  std::chrono::seconds read_timeout{30};
-  std::chrono::seconds write_timeout{30};
-  std::FILE* access_log = stderr;  // one line per request; nullptr: off
+  std::string host = "127.0.0.1";   // loopback unless the operator says otherwise
+  int port = 8080;                  // 0: any free port (see Gateway::bind)
+  bool require_client_key = false;  // refuse requests without Authorization (401)
+
+  // What a client may send (docs/serve.md#limits-and-deadlines).
+  std::size_t max_body_bytes = 1 << 20;       // larger bodies, chunked too: 413
+  std::size_t max_header_bytes = 16 * 1024;   // request line and headers; more: 431
+  std::size_t max_header_count = 100;         // header fields; more: 431
+  std::size_t max_connections = 10000;        // open connections; more are refused (503, closed)
+  std::size_t max_connections_per_ip = 1024;  // open connections from one address; likewise
+  // Calls.
+  std::size_t max_concurrent = 32;              // calls running at once
+  std::size_t max_concurrent_per_model = 0;     // on one model; 0: three quarters of max_concurrent
+  std::size_t max_waiting = 64;                 // calls waiting for a slot; more get 503 at once
+  std::chrono::milliseconds max_wait{10000};    // a waiting call gets 503 after this
+  std::size_t max_reply_bytes = 16 << 20;       // a non-streamed reply larger than this: 502
+  std::size_t stream_buffer_bytes = 64 * 1024;  // per connection; a stream's model waits past it
+  // Deadlines, each for one phase.
+  std::chrono::milliseconds header_timeout{10000};  // first byte to the end of the headers: 408
+  std::chrono::milliseconds body_timeout{30000};    // end of the headers to the end of the body
+  std::chrono::milliseconds idle_timeout{60000};    // keep-alive between requests: closed
+  std::chrono::milliseconds write_timeout{30000};   // each write to a client: closed, call stopped
+  std::chrono::milliseconds request_timeout{300000};  // a model call: cancelled, 504
+  std::size_t threads = 2;                            // I/O threads (not per connection)
+  std::FILE* access_log = stderr;                     // one line per request; nullptr: off
 
   // Session keys (docs/serve.md#session-keys). With a master key file, a bearer token
   // "llmrt-sk1...." is verified and its call served with its tenant's upstream key (named in the
@@ -63,8 +78,11 @@ class Gateway {
   int bind();
   // Serves until stop(); in-flight requests finish before it returns.
   void serve();
-  // Stops accepting connections and makes serve() return once in-flight requests are done.
+  // Stops accepting connections, closes idle ones, and makes serve() return once in-flight
+  // requests are done.
   void stop();
+  // Model calls still running (or stuck in a plugin that ignores its stop).
+  std::size_t calls_in_flight() const;
 
  private:
   struct State;

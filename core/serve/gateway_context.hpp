@@ -2,7 +2,6 @@
 #ifndef LLMRT_SERVE_GATEWAY_CONTEXT_HPP
 #define LLMRT_SERVE_GATEWAY_CONTEXT_HPP
 
-#include <httplib.h>
 #include <llmrt/runtime.hpp>
 
 #include <cstdint>
@@ -14,8 +13,10 @@
 #include "access_log.hpp"
 #include "admission.hpp"
 #include "audit_log.hpp"
+#include "call_pool.hpp"
 #include "deny_list.hpp"
 #include "gateway.hpp"
+#include "http/http_server.hpp"
 #include "session_keys.hpp"
 #include "tenants.hpp"
 
@@ -39,6 +40,10 @@ struct GatewayContext {
   std::unique_ptr<SessionAuth> sessions;            // nullptr: session keys off
   std::unique_ptr<KeyFingerprinter> fingerprinter;  // nullptr: plain sha256 fingerprints
   std::unique_ptr<AuditLog> audit;                  // nullptr: no audit log
+  // Where model calls wait for their plugin (never an I/O thread), and the HTTP server (for its
+  // timers). Set once the Gateway is built.
+  CallPool* calls = nullptr;
+  http::Server* server = nullptr;
 
   std::int64_t now_unix() const;
   // The fingerprint logged for a client's key: keyed (hmac:...) when the gateway has an audit key,
@@ -48,8 +53,10 @@ struct GatewayContext {
   void warn(const std::string& message) const;
 };
 
-void handle_chat_completions(GatewayContext& context, const httplib::Request& request,
-                             httplib::Response& response);
+// POST /v1/chat/completions. Runs on an I/O thread and returns at once; the call answers through
+// `exchange` when it ends (chat_completions.cpp).
+void handle_chat_completions(GatewayContext& context, http::Request request,
+                             std::shared_ptr<http::Exchange> exchange);
 
 }  // namespace llmrt::serve
 

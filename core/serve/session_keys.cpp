@@ -17,6 +17,8 @@
 #include <cstring>
 #include <system_error>
 
+#include "safe_file.hpp"
+
 namespace llmrt::serve {
 namespace {
 
@@ -33,29 +35,9 @@ std::string quoted(const std::filesystem::path& path) {
   return "'" + path.string() + "'";
 }
 
-std::string mode_string(mode_t mode) {
-  char text[8];
-  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
-  return text;
-}
-
 [[noreturn]] void refuse(std::string_view what, const std::filesystem::path& path,
                          const std::string& why) {
   throw Error(ErrorCode::keys_file, std::string(what) + " file " + quoted(path) + " " + why);
-}
-
-void check_file_status(std::string_view what, const std::filesystem::path& path,
-                       const struct stat& status) {
-  if (S_ISLNK(status.st_mode))
-    refuse(what, path, "is a symbolic link, which llmrt does not follow");
-  if (!S_ISREG(status.st_mode)) refuse(what, path, "is not a regular file");
-  if ((status.st_mode & 077) != 0) {
-    throw Error(ErrorCode::keys_file,
-                "permissions " + mode_string(status.st_mode) + " for " + quoted(path) +
-                    " are too open: a " + std::string(what) +
-                    " file must not be accessible by group or others; run: chmod 600 " +
-                    quoted(path));
-  }
 }
 
 int hex_value(char c) noexcept {
@@ -202,42 +184,15 @@ SecretBytes derive_subkey(const SecretBytes& secret, std::string_view info) {
 }
 
 SecretBytes read_secret_key_file(const std::filesystem::path& path, std::string_view what) {
-  struct stat link_status {};
-  if (::lstat(path.c_str(), &link_status) != 0) {
-    refuse(what, path, std::string("cannot be read: ") + std::strerror(errno));
-  }
-  check_file_status(what, path, link_status);
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) refuse(what, path, std::string("cannot be opened: ") + std::strerror(errno));
-  struct stat status {};
-  if (::fstat(fd, &status) != 0) {
-    ::close(fd);
-    refuse(what, path, "cannot be examined");
-  }
-  try {
-    check_file_status(what, path, status);  // the file opened may not be the one checked by lstat
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
-  char text[160];
-  std::size_t size = 0;
-  for (;;) {
-    const ssize_t got = ::read(fd, text + size, sizeof text - size);
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) {
-      const int saved = errno;
-      OPENSSL_cleanse(text, sizeof text);
-      ::close(fd);
-      refuse(what, path, std::string("cannot be read: ") + std::strerror(saved));
-    }
-    if (got == 0 || size + static_cast<std::size_t>(got) == sizeof text) {
-      size += static_cast<std::size_t>(got);
-      break;
-    }
-    size += static_cast<std::size_t>(got);
-  }
-  ::close(fd);
+  // A key, a newline, and room for a "\r": anything larger is not a key file.
+  constexpr std::size_t kMaxKeyFileSize = 2 * SecretBytes::kSize + 2;
+  std::optional<SafeFile> file = SafeFile::open(
+      path, {std::string(what) + " file", ErrorCode::keys_file, true, kMaxKeyFileSize});
+  if (!file) refuse(what, path, "cannot be read: it does not exist");
+  const SecretString content = file->read();
+  char text[kMaxKeyFileSize];
+  const std::size_t size = content.size();
+  std::memcpy(text, content.data(), size);
   std::size_t digits = size;
   if (digits > 0 && text[digits - 1] == '\n') --digits;
   if (digits > 0 && text[digits - 1] == '\r') --digits;
@@ -384,6 +339,15 @@ Key SessionKeys::issue(std::string_view tenant, std::int64_t ttl_seconds,
   validate_tenant_name(tenant);
   if (ttl_seconds <= 0 || ttl_seconds > kMaxSessionTtlSeconds) {
     throw Error(ErrorCode::usage, "a session key's lifetime must be between 1 second and 90 days");
+  }
+  // The expiry is written as at most kExpiresDigitsMax digits: checked before any arithmetic that
+  // could overflow, and before anything is written into the fixed-size buffer below.
+  constexpr std::int64_t kLatestExpiry = 999'999'999'999;  // 12 digits: year 33658
+  if (now_unix < 0 || now_unix > kLatestExpiry - ttl_seconds) {
+    throw Error(ErrorCode::usage, "cannot issue a session key at clock time " +
+                                      std::to_string(now_unix) +
+                                      ": its expiry must fall between 1970 and " +
+                                      std::to_string(kLatestExpiry) + " (Unix seconds)");
   }
   unsigned char id_bytes[kKeyIdHexDigits / 2];
   if (RAND_bytes(id_bytes, sizeof id_bytes) != 1) {

@@ -4,9 +4,8 @@
 #include <llmrt/keys_file.hpp>
 
 #include <boost/json.hpp>
-#include <fstream>
-#include <sstream>
 
+#include "safe_file.hpp"
 #include "session_keys.hpp"
 
 namespace llmrt::serve {
@@ -30,11 +29,16 @@ bool is_key_name(std::string_view name) {
 }  // namespace
 
 Tenants Tenants::load(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorCode::io, "cannot read the tenants file '" + path.string() + "'");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse(text.str(), "tenants file '" + path.string() + "'");
+  // It decides which keys a tenant's calls use: the caller's own regular file, not writable by
+  // group or others, read without blocking and with a size limit.
+  std::optional<SafeFile> file =
+      SafeFile::open(path, {"tenants file", ErrorCode::io, false, kMaxTenantsFileSize});
+  if (!file) {
+    throw Error(ErrorCode::io,
+                "cannot read the tenants file '" + path.string() + "': it does not exist");
+  }
+  const SecretString text = file->read();
+  return parse(std::string_view(text.data(), text.size()), "tenants file '" + path.string() + "'");
 }
 
 Tenants Tenants::parse(std::string_view text, const std::string& origin) {

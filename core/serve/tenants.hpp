@@ -16,9 +16,14 @@
 
 namespace llmrt::serve {
 
+// The largest tenants file read.
+inline constexpr std::size_t kMaxTenantsFileSize = 1024 * 1024;
+
 class Tenants {
  public:
-  // Reads and checks the file: Error(io) if it cannot be read, Error(usage) naming the file and
+  // Reads and checks the file: Error(io) if it cannot be read or trusted (read through SafeFile:
+  // never blocks; a regular file of the caller's, not writable by group or others, at most
+  // kMaxTenantsFileSize), Error(usage) naming the file and
   // the fault if it is not of the shape above (tenant names [A-Za-z0-9_-]{1,64}, key names and
   // entry names 1..128 of [A-Za-z0-9._-]; members whose name starts with "//" are comments).
   static Tenants load(const std::filesystem::path& path);

@@ -7,13 +7,21 @@
 #include <ctime>
 #include <exception>
 
+#include "cleansing_memory.hpp"
+#include "conversation_call.hpp"
 #include "credential.hpp"
 #include "key_resolver.hpp"
+#include "scrub.hpp"
 
 namespace llmrt {
 namespace {
 
+// The most of a plugin's error message shown...
 constexpr std::size_t kMaxErrorMessage = 2048;
+// ...and the most kept from the plugin before scrubbing: the whole message is scrubbed first, so a
+// secret that straddles the cut to kMaxErrorMessage is still found (and a piece of one cut off at
+// this bound is still kSecretFragment bytes long or harmlessly short).
+constexpr std::size_t kMaxErrorInput = 64 * 1024;
 
 // The host side of llmrt_sink for one call. Lives on the caller's stack for the call's duration.
 struct CallSink {
@@ -24,6 +32,7 @@ struct CallSink {
   const std::atomic<bool>* cancel_requested = nullptr;
   bool stop = false;
   std::exception_ptr callback_error;
+  UsageReport usage;
 
   bool stopping() {
     if (!stop && cancel_requested != nullptr && cancel_requested->load(std::memory_order_relaxed)) {
@@ -37,6 +46,7 @@ struct CallSink {
     auto& self = *static_cast<CallSink*>(host_data);
     if (self.stopping()) return 1;
     if (size > 0 && data == nullptr) return 1;
+    self.usage.saw_write();
     try {
       const std::string_view chunk(data, size);
       self.text.append(chunk);
@@ -53,13 +63,17 @@ struct CallSink {
     auto& self = *static_cast<CallSink*>(host_data);
     if (message == nullptr) return;
     try {
-      self.error.assign(message, std::min(size, kMaxErrorMessage * 2));
+      self.error.assign(message, std::min(size, kMaxErrorInput));
     } catch (...) {
     }
   }
 
   static int should_stop(void* host_data) noexcept {
     return static_cast<CallSink*>(host_data)->stopping() ? 1 : 0;
+  }
+
+  static void report_usage(void* host_data, const llmrt_usage* usage) noexcept {
+    static_cast<CallSink*>(host_data)->usage.report(usage);
   }
 };
 
@@ -114,22 +128,6 @@ void refuse_if_expired(const Credential& credential, KeySource source,
                                           credential.key.fingerprint() + ")");
 }
 
-std::string scrub_plugin_message(std::string_view message, std::string_view secret) {
-  std::string clean(message.substr(0, kMaxErrorMessage * 2));
-  if (!secret.empty()) {
-    static constexpr std::string_view kMarker = "[redacted key]";
-    for (std::size_t at = clean.find(secret); at != std::string::npos;
-         at = clean.find(secret, at + kMarker.size())) {
-      clean.replace(at, secret.size(), kMarker);
-    }
-  }
-  for (char& c : clean) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = ' ';
-  }
-  if (clean.size() > kMaxErrorMessage) clean = clean.substr(0, kMaxErrorMessage) + "...";
-  return clean;
-}
-
 Response dispatch(const ModelInstance& instance, std::string_view text, PromptOptions& options,
                   const std::atomic<bool>* cancel_requested) {
   const ModelBinding& binding = instance.binding();
@@ -144,12 +142,15 @@ Response dispatch(const ModelInstance& instance, std::string_view text, PromptOp
   CallSink sink_state;
   sink_state.on_chunk = &options.on_chunk;
   sink_state.cancel_requested = cancel_requested;
-  const llmrt_sink sink = {sizeof(llmrt_sink), &sink_state, &CallSink::write,
-                           &CallSink::report_error, &CallSink::should_stop};
-  const llmrt_prompt prompt = {sizeof(llmrt_prompt),
-                               options.stream ? LLMRT_PROMPT_STREAM : 0u,
-                               {text.data(), text.size()},
-                               {options_text.data(), options_text.size()}};
+  const llmrt_sink sink = {sizeof(llmrt_sink),     &sink_state,
+                           &CallSink::write,       &CallSink::report_error,
+                           &CallSink::should_stop, &CallSink::report_usage};
+  const ConversationFields conversation(model, options, response.warnings);
+  llmrt_prompt prompt = {sizeof(llmrt_prompt),
+                         options.stream ? LLMRT_PROMPT_STREAM : 0u,
+                         {text.data(), text.size()},
+                         {options_text.data(), options_text.size()}};
+  conversation.apply(prompt);
 
   llmrt_status status = LLMRT_CANCELLED;  // a call cancelled before it starts never runs
   const Credential* credential = resolved.credential();
@@ -172,12 +173,19 @@ Response dispatch(const ModelInstance& instance, std::string_view text, PromptOp
   if (status != LLMRT_OK && status != LLMRT_CANCELLED) {
     // The provider refused the key: a cached credential (the command's) must not be used again.
     if (status == LLMRT_KEY_REJECTED) resolved.key_rejected();
-    throw_for_status(status, model,
-                     scrub_plugin_message(sink_state.error, key ? key->reveal() : ""), resolved);
+    // Every secret of the call, scrubbed from the whole message before it is cut.
+    const std::string_view token =
+        credential != nullptr ? credential->session_token.reveal() : std::string_view();
+    const std::string message = scrub_secrets(
+        sink_state.error, {key ? key->reveal() : std::string_view(), token}, kMaxErrorMessage);
+    cleanse(sink_state.error.data(), sink_state.error.size());
+    throw_for_status(status, model, message, resolved);
   }
   response.cancelled = status == LLMRT_CANCELLED || sink_state.stop;
   response.text = std::move(sink_state.text);
   response.chunk_count = sink_state.chunks;
+  response.usage = sink_state.usage.usage();
+  sink_state.usage.add_warnings(model.id, response.warnings);
   return response;
 }
 

@@ -25,10 +25,6 @@ Response dispatch(const ModelInstance& instance, std::string_view text, PromptOp
 void refuse_if_expired(const Credential& credential, KeySource source,
                        Credential::Clock::time_point now);
 
-// `message` with every occurrence of `secret` replaced, control characters turned into spaces,
-// and cut to a sane length: what the host shows of a plugin's error text.
-std::string scrub_plugin_message(std::string_view message, std::string_view secret);
-
 }  // namespace llmrt
 
 #endif  // LLMRT_DISPATCH_HPP

@@ -54,6 +54,10 @@ PluginInspection Runtime::inspect(const std::filesystem::path& path) {
     inspection.plugin = std::move(loaded.info);
   } catch (const PluginLoadError& error) {
     inspection.error = LoadError{path.string(), error.kind(), error.what()};
+  } catch (const std::exception& error) {
+    // Host-side failures only (eg: out of memory): plugin exceptions are PluginLoadErrors by now.
+    inspection.error = LoadError{path.string(), LoadErrorKind::load_failed,
+                                 "plugin '" + path.string() + "': " + error.what()};
   }
   return inspection;
 }

@@ -1,5 +1,6 @@
 // keys.json: read on demand, parsed in wiped memory, written atomically, never reset when corrupt.
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <llmrt/error.hpp>
@@ -12,6 +13,7 @@
 #include <cstring>
 
 #include "cleansing_memory.hpp"
+#include "safe_file.hpp"
 
 namespace llmrt {
 namespace {
@@ -26,13 +28,7 @@ bool is_comment(std::string_view name) {
 }
 
 std::string quoted(const std::filesystem::path& path) {
-  return "'" + path.string() + "'";
-}
-
-std::string mode_string(mode_t mode) {
-  char text[8];
-  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
-  return text;
+  return quoted_path(path);
 }
 
 [[noreturn]] void refuse(const std::filesystem::path& path, const std::string& why) {
@@ -40,16 +36,20 @@ std::string mode_string(mode_t mode) {
               "keys file " + quoted(path) + " " + why + "; it was left unchanged");
 }
 
-// Checks what llmrt demands of a keys file before trusting its contents.
-void check_file_status(const std::filesystem::path& path, const struct stat& status) {
-  if (S_ISLNK(status.st_mode)) refuse(path, "is a symbolic link, which llmrt does not follow");
-  if (!S_ISREG(status.st_mode)) refuse(path, "is not a regular file");
-  if ((status.st_mode & 077) != 0) {
-    throw Error(ErrorCode::keys_file, "permissions " + mode_string(status.st_mode) + " for " +
-                                          quoted(path) +
-                                          " are too open: it must not be accessible by group or "
-                                          "others; run: chmod 600 " +
-                                          quoted(path));
+// A keys file holds secrets: mode 0600, owned by the caller, a regular file, at most 1 MiB.
+FileRules keys_file_rules() {
+  return {"keys file", ErrorCode::keys_file, true, kMaxKeysFileSize};
+}
+
+std::filesystem::path directory_of(const std::filesystem::path& path) {
+  return path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+}
+
+// The directory holding the keys file must be the caller's and closed to others: whoever can
+// write to it can replace the file.
+void check_directory(const std::filesystem::path& path) {
+  if (path.has_parent_path()) {
+    check_private_directory(path.parent_path(), "the directory of keys file", ErrorCode::keys_file);
   }
 }
 
@@ -96,48 +96,50 @@ class KeysDocument {
 
 // Reads the file into `document`. Returns false when the file does not exist.
 bool load(const std::filesystem::path& path, KeysDocument& document) {
-  struct stat link_status {};
-  if (::lstat(path.c_str(), &link_status) != 0) {
-    if (errno == ENOENT) return false;
-    throw Error(ErrorCode::keys_file,
-                "cannot read keys file " + quoted(path) + ": " + std::strerror(errno));
-  }
-  check_file_status(path, link_status);
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) {
-    throw Error(ErrorCode::keys_file,
-                "cannot open keys file " + quoted(path) + ": " + std::strerror(errno));
-  }
-  struct stat status {};
-  if (::fstat(fd, &status) != 0) {
-    ::close(fd);
-    throw Error(ErrorCode::keys_file, "cannot stat keys file " + quoted(path));
-  }
-  try {
-    check_file_status(path, status);  // the file opened may not be the one checked by lstat
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
-  SecretString text = make_secret_string(static_cast<std::size_t>(status.st_size) + 1);
-  char chunk[4096];
-  for (;;) {
-    const ssize_t got = ::read(fd, chunk, sizeof chunk);
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) {
-      cleanse(chunk, sizeof chunk);
-      ::close(fd);
-      throw Error(ErrorCode::keys_file,
-                  "cannot read keys file " + quoted(path) + ": " + std::strerror(errno));
-    }
-    if (got == 0) break;
-    text.append(chunk, static_cast<std::size_t>(got));
-  }
-  cleanse(chunk, sizeof chunk);
-  ::close(fd);
+  check_directory(path);
+  std::optional<SafeFile> file = SafeFile::open(path, keys_file_rules());
+  if (!file) return false;
+  const SecretString text = file->read();
   document.parse(path, std::string_view(text.data(), text.size()));
   return true;
 }
+
+// An exclusive lock on "<keys file>.lock" beside the keys file (like git's index.lock), held
+// around every read-modify-write so that concurrent `keys set` never lose each other's entries.
+// The lock file is never removed: removing it would let two writers lock two different files.
+class UpdateLock {
+ public:
+  explicit UpdateLock(const std::filesystem::path& path) {
+    const std::filesystem::path lock_path = path.string() + ".lock";
+    fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+    if (fd_ < 0) {
+      throw Error(ErrorCode::keys_file, "cannot create the lock file " + quoted(lock_path) +
+                                            " of keys file " + quoted(path) + ": " +
+                                            std::strerror(errno) + "; it was left unchanged");
+    }
+    struct stat status {};
+    if (::fstat(fd_, &status) != 0 || !S_ISREG(status.st_mode) || status.st_uid != ::geteuid()) {
+      ::close(fd_);
+      throw Error(ErrorCode::keys_file,
+                  "the lock file " + quoted(lock_path) +
+                      " is not a regular file of the user llmrt runs as; remove it");
+    }
+    while (::flock(fd_, LOCK_EX) != 0) {
+      if (errno == EINTR) continue;
+      const int saved = errno;
+      ::close(fd_);
+      throw Error(ErrorCode::keys_file, "cannot lock " + quoted(lock_path) + ": " +
+                                            std::strerror(saved) + "; keys file " + quoted(path) +
+                                            " was left unchanged");
+    }
+  }
+  ~UpdateLock() { ::close(fd_); }  // closing releases the lock
+  UpdateLock(const UpdateLock&) = delete;
+  UpdateLock& operator=(const UpdateLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
 
 void write_all(int fd, std::string_view bytes) {
   while (!bytes.empty()) {
@@ -247,6 +249,9 @@ std::vector<std::string> KeysFile::names() const {
 void KeysFile::set(std::string_view name, const Key& key) const {
   validate_key_name(name);
   validate_key(key.reveal(), "the key to store as '" + std::string(name) + "'");
+  ensure_private_directory(directory_of(path_));
+  check_directory(path_);
+  const UpdateLock lock(path_);
   KeysDocument document;
   if (!load(path_, document)) document.start_empty();
   document.object()[name] = json::string(key.reveal(), document.object().storage());
@@ -255,6 +260,10 @@ void KeysFile::set(std::string_view name, const Key& key) const {
 
 bool KeysFile::remove(std::string_view name) const {
   validate_key_name(name);
+  std::error_code ignored;
+  if (!std::filesystem::exists(std::filesystem::symlink_status(path_, ignored))) return false;
+  check_directory(path_);
+  const UpdateLock lock(path_);
   KeysDocument document;
   if (!load(path_, document)) return false;
   if (document.object().erase(name) == 0) return false;

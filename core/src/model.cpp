@@ -49,10 +49,26 @@ AsyncResponse Model::prompt_async(std::string text, PromptOptions options) const
       job->state->finish(std::nullopt, std::current_exception());
     }
   };
-  if (!pool->try_submit(task)) {
-    throw Error(ErrorCode::busy, "too many prompts are waiting to run; try again later");
+  // Each model has its own lane: a model that is not reentrant runs one call at a time there and
+  // holds at most one worker, whatever else is queued.
+  const ModelBinding& binding = instance_->binding();
+  switch (pool->try_submit(task, {&binding, !binding.info().reentrant})) {
+    case ThreadPool::Submitted::accepted:
+      break;
+    case ThreadPool::Submitted::full:
+      throw Error(ErrorCode::busy, "too many prompts are waiting to run; try again later");
+    case ThreadPool::Submitted::stopping:
+      throw Error(ErrorCode::usage,
+                  "prompt_async on model '" + id() + "' while its Runtime is being destroyed");
   }
   return AsyncResponse(std::move(state));
+}
+
+Model::AsyncLoad Model::async_load() const {
+  const std::shared_ptr<ThreadPool> pool = instance_->pool();
+  if (!pool) return {};
+  const ThreadPool::LaneLoad load = pool->load(&instance_->binding());
+  return {load.queued, load.running};
 }
 
 void Model::set_key(Key key) const {

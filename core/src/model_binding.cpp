@@ -6,20 +6,16 @@
 
 namespace llmrt {
 
-ModelBinding::ModelBinding(ModelInfo info, OptionsSchema schema,
-                           std::shared_ptr<const PluginLibrary> library, const llmrt_model* model)
-    : info_(std::move(info)),
-      schema_(std::move(schema)),
-      library_(std::move(library)),
-      model_(model) {}
+ModelBinding::ModelBinding(ModelInfo info, OptionsSchema schema, const llmrt_model* model,
+                           Functions functions)
+    : info_(std::move(info)), schema_(std::move(schema)), model_(model), functions_(functions) {}
 
-ModelBinding::ModelBinding(ModelInfo info, OptionsSchema schema,
-                           std::shared_ptr<const PluginLibrary> library,
-                           const llmrt_v1_model* legacy_model)
+ModelBinding::ModelBinding(ModelInfo info, OptionsSchema schema, const llmrt_v1_model* legacy_model,
+                           decltype(llmrt_v1_model::execute) legacy_execute)
     : info_(std::move(info)),
       schema_(std::move(schema)),
-      library_(std::move(library)),
-      legacy_model_(legacy_model) {}
+      legacy_model_(legacy_model),
+      legacy_execute_(legacy_execute) {}
 
 ModelBinding::ModelBinding(ModelInfo info, OptionsSchema schema,
                            std::shared_ptr<isolation::WorkerPool> pool, std::uint32_t index)
@@ -55,9 +51,9 @@ llmrt_status ModelBinding::call_unlocked(const llmrt_prompt& prompt, const llmrt
     // The capability flag and the function were checked to agree at load time; a key is only
     // ever passed through the keyed entry point.
     if (key != nullptr && info_.accepts_key) {
-      return model_->execute_with_key(model_, &prompt, key, &sink);
+      return functions_.execute_with_key(model_, &prompt, key, &sink);
     }
-    return model_->execute(model_, &prompt, &sink);
+    return functions_.execute(model_, &prompt, &sink);
   }
   // ABI v1: same layouts, declared in the frozen header; a v1 model never sees a key.
   const llmrt_v1_prompt legacy_prompt = {sizeof(llmrt_v1_prompt),
@@ -66,7 +62,7 @@ llmrt_status ModelBinding::call_unlocked(const llmrt_prompt& prompt, const llmrt
                                          {prompt.options.data, prompt.options.size}};
   const llmrt_v1_sink legacy_sink = {sizeof(llmrt_v1_sink), sink.host_data, sink.write, sink.error,
                                      sink.should_stop};
-  return legacy_model_->execute(legacy_model_, &legacy_prompt, &legacy_sink);
+  return legacy_execute_(legacy_model_, &legacy_prompt, &legacy_sink);
 }
 
 }  // namespace llmrt

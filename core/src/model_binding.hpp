@@ -15,13 +15,24 @@
 
 namespace llmrt {
 
+// Owned by its PluginLibrary, and shared (through aliasing shared_ptrs that keep the library
+// mapped) by every Runtime, Model and inspection in the process: its serialization is process-wide.
+//
+// Threading: every member may be called from any thread.
 class ModelBinding {
  public:
-  ModelBinding(ModelInfo info, OptionsSchema schema, std::shared_ptr<const PluginLibrary> library,
-               const llmrt_model* model);
-  ModelBinding(ModelInfo info, OptionsSchema schema, std::shared_ptr<const PluginLibrary> library,
-               const llmrt_v1_model* legacy_model);
-  // A model of a plugin that runs in worker processes: calls go to `pool`, as model `index`.
+  // The model's functions, read once at load: calls go through these copies only.
+  struct Functions {
+    decltype(llmrt_model::execute) execute = nullptr;
+    decltype(llmrt_model::execute_with_key) execute_with_key = nullptr;
+  };
+
+  ModelBinding(ModelInfo info, OptionsSchema schema, const llmrt_model* model, Functions functions);
+  ModelBinding(ModelInfo info, OptionsSchema schema, const llmrt_v1_model* legacy_model,
+               decltype(llmrt_v1_model::execute) legacy_execute);
+  // A model of a plugin that runs in worker processes: calls go to `pool`, as model `index`. Such
+  // a binding is not owned by a PluginLibrary (nothing is mapped in this process): it is held by
+  // the Runtime that started the pool and by its Models, and the pool serializes per worker.
   ModelBinding(ModelInfo info, OptionsSchema schema, std::shared_ptr<isolation::WorkerPool> pool,
                std::uint32_t index);
 
@@ -47,12 +58,13 @@ class ModelBinding {
 
   ModelInfo info_;
   OptionsSchema schema_;
-  std::shared_ptr<const PluginLibrary> library_;  // keeps the code below mapped
-  const llmrt_model* model_ = nullptr;            // ABI v2
+  const llmrt_model* model_ = nullptr;            // ABI v2; passed back to its functions
+  Functions functions_;                           // ABI v2
   const llmrt_v1_model* legacy_model_ = nullptr;  // ABI v1
-  std::shared_ptr<isolation::WorkerPool> pool_;   // process isolation: the worker pool
-  std::uint32_t index_ = 0;                       // ... and this model's index in its plugin
-  mutable std::mutex serial_;                     // held around calls unless reentrant
+  decltype(llmrt_v1_model::execute) legacy_execute_ = nullptr;
+  std::shared_ptr<isolation::WorkerPool> pool_;  // process isolation: the worker pool
+  std::uint32_t index_ = 0;                      // ... and this model's index in its plugin
+  mutable std::mutex serial_;  // held around calls unless reentrant; one per model per process
 };
 
 }  // namespace llmrt

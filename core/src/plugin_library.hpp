@@ -9,6 +9,7 @@
 #include <boost/dll/shared_library.hpp>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -30,31 +31,53 @@ class PluginLoadError : public std::runtime_error {
   LoadErrorKind kind_;
 };
 
-// A loaded plugin file. Every ModelBinding from it holds a shared_ptr to it, so the code stays
-// mapped while any model, response or async call may still reach it.
-class PluginLibrary {
- public:
-  explicit PluginLibrary(boost::dll::shared_library library) : library_(std::move(library)) {}
-  PluginLibrary(const PluginLibrary&) = delete;
-  PluginLibrary& operator=(const PluginLibrary&) = delete;
-
- private:
-  boost::dll::shared_library library_;
-};
-
-struct LoadedPlugin {
-  PluginInfo info;
-  std::vector<std::shared_ptr<const ModelBinding>> models;
-  std::shared_ptr<isolation::WorkerPool> pool;  // set when the plugin runs in worker processes
-};
-
 // What the host tells plugins about itself.
 struct HostIdentity {
   std::string user_dir;
   std::uint32_t abi_version = host_abi_version();
 };
 
-// Loads and validates `path`. Throws PluginLoadError.
+// One loaded plugin file, bound once per load for the whole process (see plugin_table.hpp): the
+// mapped library, what its entry point described, and one ModelBinding per model. The bindings
+// handed out are aliasing shared_ptrs into this object, so the code stays mapped, and every
+// Runtime, Model and `inspect` shares the same bindings (and so the same per-model serialization),
+// for as long as any of them refers into the library.
+//
+// Threading: immutable once bound; every member may be called from any thread.
+class PluginLibrary : public std::enable_shared_from_this<PluginLibrary> {
+ public:
+  explicit PluginLibrary(boost::dll::shared_library library);
+  ~PluginLibrary();
+  PluginLibrary(const PluginLibrary&) = delete;
+  PluginLibrary& operator=(const PluginLibrary&) = delete;
+
+  // Runs the entry point (once: only the plugin table calls this, before sharing the object) and
+  // validates everything it describes. Throws PluginLoadError, also for an exception of any type
+  // the entry point lets escape (its text is copied while the library is still mapped).
+  void bind(const std::filesystem::path& path, const HostIdentity& host);
+
+  const PluginInfo& info() const { return info_; }
+  // The models, each keeping this library alive while it is held.
+  std::vector<std::shared_ptr<const ModelBinding>> models() const;
+
+ private:
+  boost::dll::shared_library library_;  // destroyed last: nothing below may outlive the mapping
+  PluginInfo info_;
+  std::vector<std::unique_ptr<const ModelBinding>> bindings_;
+};
+
+// A plugin as one caller sees it: a copy of its description, and its models (each one keeping the
+// library mapped).
+struct LoadedPlugin {
+  PluginInfo info;
+  std::vector<std::shared_ptr<const ModelBinding>> models;
+  std::shared_ptr<isolation::WorkerPool> pool;  // set when the plugin runs in worker processes
+};
+
+// Loads and validates `path`, or hands out the plugin already loaded from the same library (the
+// same dlopen handle): the entry point runs once per load for the whole process. The library stays
+// mapped while anything in the result (or a copy of a binding) is alive. Thread-safe.
+// Throws PluginLoadError only.
 LoadedPlugin load_plugin(const std::filesystem::path& path, const HostIdentity& host);
 
 // The names the file exports, read from its symbol table without loading it.

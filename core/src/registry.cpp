@@ -18,9 +18,18 @@ void Registry::load_directory(const std::filesystem::path& dir, bool must_exist)
   }
   const std::string suffix = boost::dll::shared_library::suffix().string();
   std::vector<std::filesystem::path> files;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    if (entry.path().extension() == suffix && !entry.is_directory(ec))
-      files.push_back(entry.path());
+  // A directory that cannot be listed (eg: no read permission) is reported like a missing one,
+  // never skipped in silence: the user meant its plugins to load.
+  std::filesystem::directory_iterator entries(dir, ec);
+  for (; !ec && entries != std::filesystem::directory_iterator(); entries.increment(ec)) {
+    std::error_code ignored;
+    if (entries->path().extension() == suffix && !entries->is_directory(ignored))
+      files.push_back(entries->path());
+  }
+  if (ec) {
+    errors_.push_back({dir.string(), LoadErrorKind::not_found,
+                       "plugin directory '" + dir.string() + "' cannot be read: " + ec.message()});
+    if (files.empty()) return;
   }
   std::sort(files.begin(), files.end());
   for (const auto& file : files) load_file(file);

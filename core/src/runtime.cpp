@@ -102,7 +102,11 @@ RuntimeState::RuntimeState(RuntimeConfig given)
 Runtime::Runtime(RuntimeConfig config)
     : state_(std::make_shared<RuntimeState>(std::move(config))) {}
 
-Runtime::~Runtime() = default;
+Runtime::~Runtime() {
+  // Explicitly, not when the last reference to the pool goes: a prompt_async racing with this may
+  // hold the pool for a moment, and the pool must not then be joined from wherever that ends.
+  state_->pool->shutdown();
+}
 
 Model Runtime::get_model(std::string_view id) const {
   state_->binding(id);  // throws a clear error for an unknown id

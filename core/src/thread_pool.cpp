@@ -1,43 +1,169 @@
 #include "thread_pool.hpp"
 
-namespace llmrt {
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <unordered_map>
 
-ThreadPool::ThreadPool(std::size_t threads, std::size_t queue_limit) : queue_limit_(queue_limit) {
+namespace llmrt {
+namespace {
+
+// The pool whose worker the current thread is, if any.
+thread_local const void* current_pool = nullptr;
+
+}  // namespace
+
+struct ThreadPool::Shared {
+  struct Item {
+    std::function<void()> task;
+    Lane lane;
+  };
+  struct LaneState {
+    std::deque<std::function<void()>> waiting;  // serial lanes: behind the one in ready or running
+    bool in_flight = false;                     // serial lanes: one task is in ready or running
+    LaneLoad load;
+  };
+
+  explicit Shared(std::size_t limit) : queue_limit(limit) {}
+
+  // Called with `mutex` held when a task of `lane` has finished.
+  void finished(const Lane& lane) {
+    --running;
+    if (lane.id == nullptr) return;
+    const auto it = lanes.find(lane.id);
+    LaneState& state = it->second;
+    --state.load.running;
+    if (lane.serial) {
+      if (!state.waiting.empty()) {
+        ready.push_back({std::move(state.waiting.front()), lane});
+        state.waiting.pop_front();
+        available.notify_one();
+      } else {
+        state.in_flight = false;
+      }
+    }
+    if (!state.in_flight && state.load.queued == 0 && state.load.running == 0) lanes.erase(it);
+  }
+
+  std::mutex mutex;
+  std::condition_variable available;  // ready gained a task, or stopping
+  std::condition_variable changed;    // a task finished (for shutdown)
+  std::deque<Item> ready;
+  std::unordered_map<const void*, LaneState> lanes;
+  std::size_t queued = 0;  // ready plus every lane's waiting
+  std::size_t running = 0;
+  std::size_t queue_limit;
+  bool stopping = false;
+};
+
+ThreadPool::ThreadPool(std::size_t threads, std::size_t queue_limit)
+    : shared_(std::make_shared<Shared>(queue_limit)) {
   workers_.reserve(threads);
-  for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
+  for (std::size_t i = 0; i < threads; ++i) {
+    workers_.emplace_back([shared = shared_] { work(shared); });
+  }
 }
 
 ThreadPool::~ThreadPool() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  available_.notify_all();
-  for (auto& worker : workers_) worker.join();
+  shutdown();
 }
 
-bool ThreadPool::try_submit(std::function<void()>& task) {
+ThreadPool::Submitted ThreadPool::try_submit(std::function<void()>& task, Lane lane) {
+  Shared& s = *shared_;
   {
-    std::lock_guard lock(mutex_);
-    if (stopping_ || queue_.size() >= queue_limit_) return false;
-    queue_.push_back(std::move(task));
-  }
-  available_.notify_one();
-  return true;
-}
-
-void ThreadPool::work() {
-  for (;;) {
-    std::function<void()> task;
-    {
-      std::unique_lock lock(mutex_);
-      available_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and nothing left to run
-      task = std::move(queue_.front());
-      queue_.pop_front();
+    std::lock_guard lock(s.mutex);
+    if (s.stopping) return Submitted::stopping;
+    if (s.queued >= s.queue_limit) return Submitted::full;
+    ++s.queued;
+    if (lane.id == nullptr) {
+      s.ready.push_back({std::move(task), lane});
+    } else {
+      Shared::LaneState& state = s.lanes[lane.id];
+      ++state.load.queued;
+      if (lane.serial && state.in_flight) {
+        state.waiting.push_back(std::move(task));
+        return Submitted::accepted;  // it moves to ready when the one ahead of it finishes
+      }
+      state.in_flight = lane.serial;
+      s.ready.push_back({std::move(task), lane});
     }
-    task();
   }
+  s.available.notify_one();
+  return Submitted::accepted;
+}
+
+void ThreadPool::work(const std::shared_ptr<Shared>& shared) {
+  Shared& s = *shared;
+  current_pool = &s;
+  std::unique_lock lock(s.mutex);
+  for (;;) {
+    s.available.wait(lock, [&] { return s.stopping || !s.ready.empty(); });
+    if (s.ready.empty()) return;  // stopping, and nothing left this worker could run
+    Shared::Item item = std::move(s.ready.front());
+    s.ready.pop_front();
+    --s.queued;
+    ++s.running;
+    if (item.lane.id != nullptr) {
+      LaneLoad& lane_load = s.lanes[item.lane.id].load;
+      --lane_load.queued;
+      ++lane_load.running;
+    }
+    lock.unlock();
+    item.task();
+    // Destroyed before the task counts as finished, unlocked: it may own the last reference to the
+    // Runtime, whose destruction calls shutdown() from this very thread.
+    item.task = nullptr;
+    lock.lock();
+    s.finished(item.lane);
+    s.changed.notify_all();
+  }
+}
+
+void ThreadPool::shutdown() {
+  Shared& s = *shared_;
+  const bool on_own_worker = current_pool == &s;
+  std::unique_lock once(shutdown_mutex_, std::defer_lock);
+  if (on_own_worker) {
+    // Another thread is shutting the pool down, and will join this worker when its task returns.
+    if (!once.try_lock()) return;
+  } else {
+    once.lock();
+  }
+  if (workers_.empty()) return;
+  const std::thread::id self = std::this_thread::get_id();
+  const auto own = std::find_if(workers_.begin(), workers_.end(),
+                                [&](const std::thread& worker) { return worker.get_id() == self; });
+  {
+    std::unique_lock lock(s.mutex);
+    s.stopping = true;
+    s.available.notify_all();
+    if (own != workers_.end() && workers_.size() > 1) {
+      // The calling task counts as running; tasks behind it on its own serial lane cannot start
+      // before it returns, so they are not waited for (this worker runs them afterwards). With no
+      // other worker, nothing could run meanwhile: this worker runs every queued task afterwards.
+      s.changed.wait(lock, [&] {
+        std::size_t behind_own_lane = 0;
+        for (const auto& [id, lane] : s.lanes) {
+          if (lane.load.running > 0) behind_own_lane += lane.waiting.size();
+        }
+        return s.running == 1 && s.queued == behind_own_lane;
+      });
+    }
+  }
+  for (auto it = workers_.begin(); it != workers_.end(); ++it) {
+    if (it == own) {
+      it->detach();  // never join oneself; it holds `shared_` and exits when the queue is empty
+    } else {
+      it->join();
+    }
+  }
+  workers_.clear();
+}
+
+ThreadPool::LaneLoad ThreadPool::load(const void* lane_id) const {
+  std::lock_guard lock(shared_->mutex);
+  const auto it = shared_->lanes.find(lane_id);
+  return it == shared_->lanes.end() ? LaneLoad{} : it->second.load;
 }
 
 }  // namespace llmrt

@@ -1,11 +1,16 @@
-// A fixed set of worker threads with a bounded queue, for prompt_async.
+// A fixed set of worker threads with a bounded queue, for prompt_async, and one lane per model.
+//
+// A lane names the model a task calls. Tasks of a serial lane (a model that is not reentrant) run
+// one at a time and in order, and such a lane occupies at most one worker and one place in the
+// ready queue: the next task of that lane joins the back of the queue only when the previous one
+// has finished. So a slow model that must be serialized never parks the workers other models
+// need. Every lane also counts its queued and running tasks, for per-model admission.
 #ifndef LLMRT_THREAD_POOL_HPP
 #define LLMRT_THREAD_POOL_HPP
 
-#include <condition_variable>
 #include <cstddef>
-#include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -14,25 +19,48 @@ namespace llmrt {
 
 class ThreadPool {
  public:
+  enum class Submitted {
+    accepted,
+    full,      // queue_limit tasks are already waiting
+    stopping,  // shutdown() has begun: the pool takes no more tasks
+  };
+
+  struct Lane {
+    const void* id;  // eg: the model's binding; nullptr: no lane, no accounting
+    bool serial;     // run its tasks one at a time
+  };
+
+  struct LaneLoad {
+    std::size_t queued = 0;   // accepted, not started
+    std::size_t running = 0;  // started, not finished
+  };
+
   ThreadPool(std::size_t threads, std::size_t queue_limit);
-  // Runs every task still queued, then joins the workers.
+  // shutdown().
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
-  // Queues `task`; false (and `task` untouched) when the queue already holds queue_limit tasks.
-  // A task must not throw.
-  bool try_submit(std::function<void()>& task);
+  // Queues `task` on `lane`. Unless accepted, `task` is left untouched. A task must not throw.
+  // Thread-safe.
+  Submitted try_submit(std::function<void()>& task, Lane lane = {nullptr, false});
+
+  // Takes no more tasks, lets every queued and running one finish, then joins the workers. Called
+  // from one of its own workers (eg: a task dropped the last owner of the pool), it never joins
+  // that thread: it waits for every task but the calling one and those queued behind it on its
+  // serial lane (or, with a single worker, every queued task), which that worker runs once its
+  // current task returns; the worker then exits on its own. Idempotent; thread-safe.
+  void shutdown();
+
+  LaneLoad load(const void* lane_id) const;
 
  private:
-  void work();
+  struct Shared;
+  static void work(const std::shared_ptr<Shared>& shared);
 
-  std::mutex mutex_;
-  std::condition_variable available_;
-  std::deque<std::function<void()>> queue_;
-  std::size_t queue_limit_;
-  bool stopping_ = false;
-  std::vector<std::thread> workers_;
+  std::shared_ptr<Shared> shared_;  // also held by each worker: it outlives the pool if need be
+  std::mutex shutdown_mutex_;
+  std::vector<std::thread> workers_;  // emptied by shutdown()
 };
 
 }  // namespace llmrt

@@ -1,11 +1,16 @@
 // echo: the bundled offline model. Replies with the prompt text exactly, streamed word by word.
 // When a key reached it, it adds one final line `key-sha256: <12 hex digits>` so callers and tests
 // can see *which* key arrived without the key ever being printed.
+// It reads conversations (ABI 2.2): when a call carries a system prompt or earlier turns, the reply
+// starts with `[system: <system prompt>]` and/or `[history: <N> turns]` lines, so callers and tests
+// can see what reached it. It reports usage in words: words read (system, earlier turns, prompt)
+// and words written.
 #include <openssl/evp.h>
 #include <llmrt/sdk.hpp>
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <thread>
@@ -62,8 +67,30 @@ std::string key_fingerprint(std::string_view key) {
   return hex;
 }
 
+std::int64_t count_words(std::string_view text) {
+  std::int64_t words = 0;
+  bool in_word = false;
+  for (const char c : text) {
+    const bool space = c == ' ' || c == '\t' || c == '\n' || c == '\r';
+    if (!space && !in_word) ++words;
+    in_word = !space;
+  }
+  return words;
+}
+
+// Counts the words of everything written through it, for the usage report.
+struct CountingOutput {
+  llmrt::sdk::Output& out;
+  std::string written;
+  bool write(std::string_view chunk) {
+    written.append(chunk);
+    return out.write(chunk);
+  }
+  bool stop_requested() { return out.stop_requested(); }
+};
+
 // Writes `text` one word (with the spaces after it) at a time, pausing if asked.
-void stream_words(std::string_view text, const EchoOptions& options, llmrt::sdk::Output& out) {
+void stream_words(std::string_view text, const EchoOptions& options, CountingOutput& out) {
   std::size_t start = 0;
   while (start < text.size()) {
     std::size_t end = text.find_first_of(" \t\n", start);
@@ -95,18 +122,39 @@ struct Echo {
       .options_schema = kOptionsSchema,
   };
 
-  void execute(const llmrt::sdk::Prompt& prompt, llmrt::sdk::Output& out) {
-    const EchoOptions options = parse_options(prompt.options_json);
-    if (!options.fail.empty()) throw llmrt::sdk::Error(options.fail);
-    stream_words(prompt.text, options, out);
+  void execute(const llmrt::sdk::ConversationPrompt& prompt, llmrt::sdk::Output& out) {
+    reply(prompt, out, nullptr);
   }
 
-  void execute(const llmrt::sdk::Prompt& prompt, llmrt::sdk::Output& out,
+  void execute(const llmrt::sdk::ConversationPrompt& prompt, llmrt::sdk::Output& out,
                const llmrt::sdk::Key& key) {
-    execute(prompt, out);
+    reply(prompt, out, &key);
+  }
+
+ private:
+  static void reply(const llmrt::sdk::ConversationPrompt& prompt, llmrt::sdk::Output& sink,
+                    const llmrt::sdk::Key* key) {
+    const EchoOptions options = parse_options(prompt.options_json);
+    if (!options.fail.empty()) throw llmrt::sdk::Error(options.fail);
+    CountingOutput out{sink, {}};
+    std::int64_t words_in = count_words(prompt.text) + count_words(prompt.system());
+    for (const llmrt::sdk::Message turn : prompt.history()) words_in += count_words(turn.content);
+    if (!prompt.system().empty()) {
+      if (!out.write("[system: " + std::string(prompt.system()) + "]\n")) return;
+    }
+    if (!prompt.history().empty()) {
+      if (!out.write("[history: " + std::to_string(prompt.history().size()) + " turns]\n")) return;
+    }
+    stream_words(prompt.text, options, out);
     if (out.stop_requested()) return;
-    const bool needs_newline = !prompt.text.empty() && prompt.text.back() != '\n';
-    out.write((needs_newline ? "\nkey-sha256: " : "key-sha256: ") + key_fingerprint(key.value()));
+    if (key != nullptr) {
+      const bool needs_newline = !prompt.text.empty() && prompt.text.back() != '\n';
+      if (!out.write((needs_newline ? "\nkey-sha256: " : "key-sha256: ") +
+                     key_fingerprint(key->value()))) {
+        return;
+      }
+    }
+    sink.usage(words_in, count_words(out.written));
   }
 };
 

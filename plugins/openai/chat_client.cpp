@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <exception>
+#include <optional>
 
 #include "error_text.hpp"
 #include "sse_parser.hpp"
@@ -186,6 +187,13 @@ class ResponseReader {
     }
   }
 
+  // Sends the API's usage, if it gave one, once the whole answer has been written.
+  void report_usage() {
+    if (usage_ && !cancelled_ && !out_.stop_requested()) {
+      out_.usage(usage_->input, usage_->output, usage_->details);
+    }
+  }
+
   void finish(bool sent, httplib::Error error) {
     if (failure_) std::rethrow_exception(failure_);
     if (cancelled_ || out_.stop_requested()) return;
@@ -236,6 +244,7 @@ class ResponseReader {
     }
     const json::object& object = chunk.as_object();
     if (object.contains("error")) provider_error(event.data, "the stream");
+    note_usage(object);
     const json::object* choice = first_choice(object);
     if (choice == nullptr) return true;  // eg: a usage-only chunk
     const json::object* delta = object_at(*choice, "delta");
@@ -261,6 +270,7 @@ class ResponseReader {
     }
     const json::object& object = parsed.as_object();
     if (object.contains("error")) provider_error(body_, "the response");
+    note_usage(object);
     const json::object* choice = first_choice(object);
     const json::object* message = choice ? object_at(*choice, "message") : nullptr;
     if (message == nullptr) {
@@ -315,6 +325,25 @@ class ResponseReader {
     }
   }
 
+  // {"usage": {"prompt_tokens", "completion_tokens", ...}} in a completion or a stream's last
+  // chunk.
+  void note_usage(const json::object& object) {
+    const json::object* usage = object_at(object, "usage");
+    if (usage == nullptr) return;
+    const auto count = [usage](std::string_view name) -> std::int64_t {
+      const json::value* value = usage->if_contains(name);
+      return value != nullptr && value->is_int64() && value->as_int64() >= 0 ? value->as_int64()
+                                                                             : -1;
+    };
+    usage_ = Usage{count("prompt_tokens"), count("completion_tokens"), json::serialize(*usage)};
+  }
+
+  struct Usage {
+    std::int64_t input = -1;
+    std::int64_t output = -1;
+    std::string details;  // the API's whole usage object
+  };
+
   const BaseUrl& base_;
   const ChatCall& call_;
   sdk::Output& out_;
@@ -328,6 +357,7 @@ class ResponseReader {
   std::string body_;  // the whole answer (not streamed) or an error body
   SseParser parser_;
   std::exception_ptr failure_;
+  std::optional<Usage> usage_;
 };
 
 }  // namespace
@@ -375,6 +405,7 @@ void send_chat(const BaseUrl& base, const ChatCall& call, sdk::Output& out) {
   const bool sent = client.send(request, response, error);
   wiper.wipe();
   reader.finish(sent, error);
+  reader.report_usage();
 }
 
 }  // namespace llmrt::openai

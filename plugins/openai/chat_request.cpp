@@ -174,7 +174,8 @@ CallOptions parse_call_options(std::string_view options_json) {
 }
 
 std::string build_chat_request(std::string_view upstream_model, std::string_view prompt_text,
-                               const CallOptions& options, bool stream) {
+                               const CallOptions& options, bool stream,
+                               const ConversationInput& conversation) {
   json::object body;
   body["model"] = upstream_model;
   if (options.messages) {
@@ -184,11 +185,19 @@ std::string build_chat_request(std::string_view upstream_model, std::string_view
     if (options.system) {
       messages.push_back(
           json::object{{"role", "system"}, {"content", valid_utf8(*options.system)}});
+    } else if (!conversation.system.empty()) {
+      messages.push_back(
+          json::object{{"role", "system"}, {"content", valid_utf8(conversation.system)}});
+    }
+    for (const ConversationTurn& turn : conversation.history) {
+      messages.push_back(
+          json::object{{"role", valid_utf8(turn.role)}, {"content", valid_utf8(turn.content)}});
     }
     messages.push_back(json::object{{"role", "user"}, {"content", valid_utf8(prompt_text)}});
     body["messages"] = std::move(messages);
   }
   body["stream"] = stream;
+  if (stream) body["stream_options"] = json::object{{"include_usage", true}};
   if (options.temperature) body["temperature"] = *options.temperature;
   if (options.top_p) body["top_p"] = *options.top_p;
   if (options.max_tokens) {

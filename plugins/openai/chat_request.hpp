@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace llmrt::openai {
 
@@ -32,12 +33,25 @@ struct CallOptions {
 // may not) and throws llmrt::sdk::Error(LLMRT_BAD_REQUEST) naming the option that is wrong.
 CallOptions parse_call_options(std::string_view options_json);
 
+// The conversation the host sent with a prompt (ABI 2.2), borrowed for the call.
+struct ConversationTurn {
+  std::string_view role;  // "user" or "assistant"
+  std::string_view content;
+};
+struct ConversationInput {
+  std::string_view system;                // the host's system prompt; "" for none
+  std::vector<ConversationTurn> history;  // earlier turns, oldest first
+};
+
 // The request body: {"model", "messages", "stream", and the sampling options that were given}.
-// `messages` is options.messages when given, else [{system}?, {"role":"user","content":text}].
+// `messages` is options.messages when given, else [{system}?, earlier turns..., {"role":"user",
+// "content":text}], where the system message is the `system` option or else the host's.
+// A streamed request asks for the usage chunk ("stream_options": {"include_usage": true}).
 // For o-series models (o1, o3, o4-mini, ...) max_tokens is sent as max_completion_tokens, the only
 // form those models accept.
 std::string build_chat_request(std::string_view upstream_model, std::string_view prompt_text,
-                               const CallOptions& options, bool stream);
+                               const CallOptions& options, bool stream,
+                               const ConversationInput& conversation = {});
 
 }  // namespace llmrt::openai
 

@@ -42,8 +42,14 @@ class OpenAiModel final : public llmrt::sdk::DynamicModel {
     const llmrt::openai::CallOptions options =
         llmrt::openai::parse_call_options(prompt.options_json);
     llmrt::openai::ChatCall call;
+    // Every prompt the SDK passes carries its conversation (empty when the host sent none).
+    const llmrt::sdk::ConversationPrompt& conversation = llmrt::sdk::as_conversation(prompt);
+    llmrt::openai::ConversationInput input{conversation.system(), {}};
+    for (const llmrt::sdk::Message turn : conversation.history()) {
+      input.history.push_back({turn.role, turn.content});
+    }
     call.body = llmrt::openai::build_chat_request(config_.upstream_model, prompt.text, options,
-                                                  prompt.stream);
+                                                  prompt.stream, input);
     call.stream = prompt.stream;
     call.key = key;
     call.session_token = session_token;
@@ -78,6 +84,7 @@ std::vector<llmrt::sdk::DynamicModelSpec> make_models(const llmrt::sdk::HostInfo
     spec.key_name = model.accepts_key ? model.key_name : std::string();
     spec.key_env_var = model.accepts_key ? model.key_env_var : std::string();
     spec.streaming = true;
+    spec.conversation = true;  // the Chat Completions API takes the whole messages list
     spec.reentrant = true;
     spec.deterministic = false;
     spec.options_schema = llmrt::openai::options_schema();

@@ -6,6 +6,7 @@
  * about it). llmrt_abi_c_header_check() then uses every type at run time and returns the number of
  * failed checks. */
 #include <llmrt/abi/plugin_v1.h>
+#include <llmrt/abi/plugin_v2_1.h>
 #include <llmrt/plugin.h>
 
 #include <stddef.h>
@@ -22,7 +23,7 @@
 /* ---- Versions, statuses and flags mean the same in both headers ---- */
 
 LLMRT_CHECK_STATIC(LLMRT_V1_ABI_VERSION == LLMRT_ABI_MAKE_VERSION(1, 0), "v1 is version 1.0");
-LLMRT_CHECK_STATIC(LLMRT_ABI_VERSION == LLMRT_ABI_MAKE_VERSION(2, 1), "this header is version 2.1");
+LLMRT_CHECK_STATIC(LLMRT_ABI_VERSION == LLMRT_ABI_MAKE_VERSION(2, 2), "this header is version 2.2");
 LLMRT_CHECK_STATIC(LLMRT_ABI_MAJOR(LLMRT_ABI_VERSION) == LLMRT_ABI_VERSION_MAJOR, "major");
 LLMRT_CHECK_STATIC(LLMRT_ABI_MINOR(LLMRT_ABI_VERSION) == LLMRT_ABI_VERSION_MINOR, "minor");
 LLMRT_CHECK_STATIC(LLMRT_ABI_MAJOR(LLMRT_ABI_MAKE_VERSION(3, 7)) == 3, "major of 3.7");
@@ -54,13 +55,15 @@ LLMRT_CHECK_SAME_FIELD(llmrt_host_info, llmrt_v1_host_info, host_name);
 LLMRT_CHECK_SAME_FIELD(llmrt_host_info, llmrt_v1_host_info, host_version);
 LLMRT_CHECK_SAME_FIELD(llmrt_host_info, llmrt_v1_host_info, user_dir);
 
-LLMRT_CHECK_STATIC(sizeof(llmrt_prompt) == sizeof(llmrt_v1_prompt), "prompt size");
+/* 2.2 appended to the prompt: the v1 prompt is its prefix, and the 2.2 fields start at its end. */
+LLMRT_CHECK_STATIC(offsetof(llmrt_prompt, system) == sizeof(llmrt_v1_prompt), "prompt prefix");
 LLMRT_CHECK_SAME_FIELD(llmrt_prompt, llmrt_v1_prompt, struct_size);
 LLMRT_CHECK_SAME_FIELD(llmrt_prompt, llmrt_v1_prompt, flags);
 LLMRT_CHECK_SAME_FIELD(llmrt_prompt, llmrt_v1_prompt, text);
 LLMRT_CHECK_SAME_FIELD(llmrt_prompt, llmrt_v1_prompt, options);
 
-LLMRT_CHECK_STATIC(sizeof(llmrt_sink) == sizeof(llmrt_v1_sink), "sink size");
+/* 2.2 appended to the sink: the v1 sink is its prefix, and `usage` starts at its end. */
+LLMRT_CHECK_STATIC(offsetof(llmrt_sink, usage) == sizeof(llmrt_v1_sink), "sink prefix");
 LLMRT_CHECK_SAME_FIELD(llmrt_sink, llmrt_v1_sink, struct_size);
 LLMRT_CHECK_SAME_FIELD(llmrt_sink, llmrt_v1_sink, host_data);
 LLMRT_CHECK_SAME_FIELD(llmrt_sink, llmrt_v1_sink, write);
@@ -92,6 +95,32 @@ LLMRT_CHECK_STATIC(offsetof(llmrt_model, capabilities) > offsetof(llmrt_model, k
                    "order");
 LLMRT_CHECK_STATIC(offsetof(llmrt_model, execute_with_key) > offsetof(llmrt_model, capabilities),
                    "order");
+
+/* ---- 2.2 only appends to the frozen 2.1 contract ---- */
+
+LLMRT_CHECK_STATIC(LLMRT_V2_1_ABI_VERSION == LLMRT_ABI_MAKE_VERSION(2, 1), "frozen 2.1 is 2.1");
+LLMRT_CHECK_STATIC(LLMRT_CAP_CONVERSATION == (1ull << 5), "conversation is bit 5");
+LLMRT_CHECK_STATIC((LLMRT_CAP_CONVERSATION &
+                    (LLMRT_V2_1_CAP_ACCEPTS_KEY | LLMRT_V2_1_CAP_REQUIRES_KEY |
+                     LLMRT_V2_1_CAP_STREAMING | LLMRT_V2_1_CAP_REENTRANT |
+                     LLMRT_V2_1_CAP_DETERMINISTIC)) == 0,
+                   "the 2.2 bit is new");
+LLMRT_CHECK_STATIC(offsetof(llmrt_prompt, system) == sizeof(llmrt_v2_1_prompt),
+                   "2.1 prompt prefix");
+LLMRT_CHECK_SAME_FIELD(llmrt_prompt, llmrt_v2_1_prompt, struct_size);
+LLMRT_CHECK_SAME_FIELD(llmrt_prompt, llmrt_v2_1_prompt, flags);
+LLMRT_CHECK_SAME_FIELD(llmrt_prompt, llmrt_v2_1_prompt, text);
+LLMRT_CHECK_SAME_FIELD(llmrt_prompt, llmrt_v2_1_prompt, options);
+LLMRT_CHECK_STATIC(offsetof(llmrt_sink, usage) == sizeof(llmrt_v2_1_sink), "2.1 sink prefix");
+LLMRT_CHECK_SAME_FIELD(llmrt_sink, llmrt_v2_1_sink, should_stop);
+LLMRT_CHECK_STATIC(sizeof(llmrt_model) == sizeof(llmrt_v2_1_model), "model unchanged in 2.2");
+LLMRT_CHECK_SAME_FIELD(llmrt_model, llmrt_v2_1_model, capabilities);
+LLMRT_CHECK_SAME_FIELD(llmrt_model, llmrt_v2_1_model, execute_with_key);
+LLMRT_CHECK_STATIC(sizeof(llmrt_credential) == sizeof(llmrt_v2_1_credential), "credential");
+LLMRT_CHECK_SAME_FIELD(llmrt_credential, llmrt_v2_1_credential, expires_at);
+LLMRT_CHECK_STATIC(sizeof(llmrt_plugin) == sizeof(llmrt_v2_1_plugin), "plugin unchanged");
+LLMRT_CHECK_STATIC(sizeof(llmrt_message) == 2 * sizeof(llmrt_str), "message: role + content");
+LLMRT_CHECK_STATIC(offsetof(llmrt_usage, struct_size) == 0, "usage struct_size first");
 
 /* Every struct starts with its size. */
 LLMRT_CHECK_STATIC(offsetof(llmrt_credential, struct_size) == 0, "credential struct_size first");
@@ -214,9 +243,10 @@ int llmrt_abi_c_header_check(void) {
   const llmrt_plugin* plugin;
   const llmrt_v1_plugin* old_plugin;
   collected c;
-  llmrt_sink sink = {sizeof(llmrt_sink), NULL, collect_write, collect_error, never_stop};
+  llmrt_sink sink = {sizeof(llmrt_sink), NULL, collect_write, collect_error, never_stop, NULL};
   llmrt_v1_sink v1_sink = {sizeof(llmrt_v1_sink), NULL, collect_write, collect_error, never_stop};
-  llmrt_prompt prompt = {sizeof(llmrt_prompt), LLMRT_PROMPT_STREAM, {"hi", 2}, {"{}", 2}};
+  llmrt_prompt prompt = {
+      sizeof(llmrt_prompt), LLMRT_PROMPT_STREAM, {"hi", 2}, {"{}", 2}, {NULL, 0}, NULL, 0};
   llmrt_v1_prompt v1_prompt = {sizeof(llmrt_v1_prompt), 0, {"old", 3}, {"{}", 2}};
   llmrt_credential credential = {sizeof(llmrt_credential), {"sk-c", 4}, {NULL, 0}, 0};
   llmrt_status status;

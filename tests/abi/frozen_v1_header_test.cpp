@@ -22,6 +22,10 @@ const std::filesystem::path kSourceDir = LLMRT_SOURCE_DIR;
 constexpr const char* kPluginV1HeaderSha256 =
     "892ef2f2021e5fed676481eebf99665e1b47d363979a71f7729eb97aa3f80852";
 
+// Frozen too: the 2.1 contract, for plugins built before conversations (ABI 2.2) existed.
+constexpr const char* kPluginV21HeaderSha256 =
+    "aa141711c635277c938fa262e46f170f772396b33c96f28f3397b9b798b69d98";
+
 // This plugin is never edited: it is the v1 binary that every host must keep loading.
 constexpr const char* kLegacyEchoSourceSha256 =
     "d4f390b48aab03684b7ce540789eb1252294e2e54453e33e535971de4d6613c5";
@@ -59,6 +63,13 @@ TEST(FrozenAbi, PluginV1HeaderIsByteForByteUnchanged) {
   const auto path = kSourceDir / "plugin_api/include/llmrt/abi/plugin_v1.h";
   EXPECT_EQ(sha256_hex(read_file(path)), kPluginV1HeaderSha256)
       << path << " is frozen: changing it breaks released v1 plugins. Revert the change and put "
+      << "new features into <llmrt/plugin.h> under a new ABI version.";
+}
+
+TEST(FrozenAbi, PluginV21HeaderIsByteForByteUnchanged) {
+  const auto path = kSourceDir / "plugin_api/include/llmrt/abi/plugin_v2_1.h";
+  EXPECT_EQ(sha256_hex(read_file(path)), kPluginV21HeaderSha256)
+      << path << " is frozen: changing it breaks released 2.1 plugins. Revert the change and put "
       << "new features into <llmrt/plugin.h> under a new ABI version.";
 }
 

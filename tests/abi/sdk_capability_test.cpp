@@ -65,7 +65,37 @@ struct WritesTwice {
   }
 };
 
+// Reads conversations: takes a ConversationPrompt. Replies "<system>|<role>:<content>,...|<text>"
+// and reports usage twice (the SDK sends only the first).
+struct ReadsConversation {
+  static constexpr sdk::ModelInfo info{.id = "reads-conversation"};
+  void execute(const sdk::ConversationPrompt& prompt, sdk::Output& out) {
+    std::string seen = std::string(prompt.system()) + "|";
+    for (const sdk::Message turn : prompt.history()) {
+      seen += std::string(turn.role) + ":" + std::string(turn.content) + ",";
+    }
+    out.write(seen + "|" + std::string(prompt.text));
+    out.usage(7, 8, R"({"cached":1})");
+    out.usage(70, 80);
+  }
+};
+
+// Reads conversations in both forms, with a key too.
+struct ReadsConversationKeyed {
+  static constexpr sdk::ModelInfo info{.id = "reads-conversation-keyed", .key_name = "k"};
+  void execute(const sdk::ConversationPrompt&, sdk::Output&) {}
+  void execute(const sdk::ConversationPrompt&, sdk::Output&, const sdk::Key&) {}
+};
+
 // ---- Compile-time: capabilities follow the functions -------------------------------------------
+
+static_assert(sdk::HasPlainExecute<ReadsConversation>);
+static_assert(sdk::detail::capabilities<ReadsConversation>() == LLMRT_CAP_CONVERSATION,
+              "taking a ConversationPrompt alone sets CONVERSATION");
+static_assert(sdk::detail::capabilities<ReadsConversationKeyed>() ==
+              (LLMRT_CAP_CONVERSATION | LLMRT_CAP_ACCEPTS_KEY));
+static_assert((sdk::detail::capabilities<PlainAndKeyed>() & LLMRT_CAP_CONVERSATION) == 0,
+              "a model taking Prompt never claims to read conversations");
 
 using sdk::detail::capabilities;
 
@@ -306,6 +336,57 @@ TEST(SdkEntry, TruncatedOrMissingHostInfoGetsNull) {
 
   host = make_host(LLMRT_ABI_VERSION);
   EXPECT_EQ((sdk::detail::entry<PlainOnly>("sdk-test", "1.2.3", &host, nullptr)), nullptr);
+}
+
+// ---- Conversations and usage (ABI 2.2) ----------------------------------------------------------
+
+struct UsageSeen {
+  int reports = 0;
+  llmrt_usage first{};
+  std::string details;
+};
+
+TEST(SdkConversation, AConversationModelSeesTheSystemPromptAndEveryTurn) {
+  const llmrt_model* model = sdk::detail::describe<ReadsConversation>();
+  Collected output;
+  UsageSeen usage;
+  llmrt_sink sink = make_sink(output);
+  // host_data is shared by write and usage: route usage through a static for this test.
+  static UsageSeen* seen = nullptr;
+  seen = &usage;
+  sink.usage = [](void*, const llmrt_usage* report) {
+    if (seen->reports++ == 0) {
+      seen->first = *report;
+      seen->details.assign(report->details_json.data, report->details_json.size);
+    }
+  };
+  llmrt_prompt prompt = make_prompt("now");
+  const llmrt_message turns[] = {{{"user", 4}, {"hi", 2}}, {{"assistant", 9}, {"hello", 5}}};
+  prompt.system = {"sys", 3};
+  prompt.history = turns;
+  prompt.history_count = 2;
+  EXPECT_EQ(model->execute(model, &prompt, &sink), LLMRT_OK) << output.error;
+  EXPECT_EQ(output.text, "sys|user:hi,assistant:hello,|now");
+  EXPECT_EQ(usage.reports, 1) << "the SDK sends usage at most once";
+  EXPECT_EQ(usage.first.input_tokens, 7);
+  EXPECT_EQ(usage.first.output_tokens, 8);
+  EXPECT_EQ(usage.details, R"({"cached":1})");
+}
+
+TEST(SdkConversation, A21SizedPromptAndSinkGiveAnEmptyConversationAndNoUsageCall) {
+  const llmrt_model* model = sdk::detail::describe<ReadsConversation>();
+  Collected output;
+  llmrt_sink sink = make_sink(output);
+  sink.struct_size = offsetof(llmrt_sink, usage);  // a 2.1 host: no usage field
+  sink.usage = nullptr;
+  llmrt_prompt prompt = make_prompt("now");
+  const llmrt_message turns[] = {{{"user", 4}, {"hi", 2}}};
+  prompt.system = {"sys", 3};
+  prompt.history = turns;
+  prompt.history_count = 1;
+  prompt.struct_size = offsetof(llmrt_prompt, system);  // the host did not pass them
+  EXPECT_EQ(model->execute(model, &prompt, &sink), LLMRT_OK) << output.error;
+  EXPECT_EQ(output.text, "||now");
 }
 
 }  // namespace

@@ -559,7 +559,7 @@ TEST_F(CliTest, HelpAndVersionExitZero) {
   result = run({"--version"});
   EXPECT_EQ(result.exit_code, 0) << describe(result);
   EXPECT_THAT(result.out, HasSubstr("llmrt "));
-  EXPECT_THAT(result.out, HasSubstr("2.1"));
+  EXPECT_THAT(result.out, HasSubstr("2.2"));
 }
 
 TEST_F(CliTest, UnknownModelExitsOneNamingIt) {
@@ -610,7 +610,7 @@ TEST_F(CliTest, ModelsJsonListsTheBundledModels) {
   const auto* echo = find_by(json.as_array(), "id", "echo");
   ASSERT_NE(echo, nullptr) << result.out;
   EXPECT_EQ(echo->at("accepts_key"), true);
-  EXPECT_EQ(echo->at("abi"), "2.1");
+  EXPECT_EQ(echo->at("abi"), "2.2");
   EXPECT_EQ(echo->at("plugin"), "echo");
   EXPECT_EQ(echo->at("key_name"), "echo");
   EXPECT_EQ(echo->at("key_env_var"), "LLMRT_ECHO_KEY");
@@ -666,7 +666,7 @@ TEST_F(CliTest, PluginsListsTheBundledPlugins) {
   const auto* echo = find_by(plugins, "name", "echo");
   ASSERT_NE(echo, nullptr) << result.out;
   EXPECT_EQ(echo->at("version"), "1.0.0");
-  EXPECT_EQ(echo->at("abi"), "2.1");
+  EXPECT_EQ(echo->at("abi"), "2.2");
   EXPECT_EQ(echo->at("models").as_array().at(0), "echo");
   EXPECT_NE(find_by(plugins, "name", "legacy-echo"), nullptr) << result.out;
   EXPECT_TRUE(json.at("errors").as_array().empty()) << result.out;
@@ -706,7 +706,7 @@ TEST_F(CliTest, InspectShowsTheEntrySymbolAndModels) {
   EXPECT_THAT(result.out, HasSubstr("llmrt_plugin_entry"));
   EXPECT_THAT(result.out, HasSubstr("echo"));
   EXPECT_THAT(result.out, HasSubstr("1.0.0"));
-  EXPECT_THAT(result.out, HasSubstr("2.1"));
+  EXPECT_THAT(result.out, HasSubstr("2.2"));
   EXPECT_THAT(result.out, HasSubstr("accepts-key"));
 
   result = run({"plugins", "inspect", "--json", echo.string()});

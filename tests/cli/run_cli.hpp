@@ -53,10 +53,15 @@ class CliRunner {
   void set_env(const std::string& name, const std::string& value) { extra_env_[name] = value; }
   void unset_env(const std::string& name) { extra_env_.erase(name); }
 
+  // Runs every later command through `prefix` (eg: {"/bin/sh", "-c", "ulimit -f 0; exec \"$0\"
+  // \"$@\""}): the llmrt path and its arguments follow it. Empty: run llmrt directly.
+  void set_prefix(std::vector<std::string> prefix) { prefix_ = std::move(prefix); }
+
   // Runs `llmrt args...` with `stdin_text` on its standard input (a pipe, never a terminal).
   CliResult run(const std::vector<std::string>& args, const std::string& stdin_text = "",
                 std::chrono::seconds timeout = std::chrono::seconds(60)) const {
-    std::vector<std::string> argv_strings{kCliPath.string()};
+    std::vector<std::string> argv_strings = prefix_;
+    argv_strings.push_back(kCliPath.string());
     argv_strings.insert(argv_strings.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (std::string& arg : argv_strings) argv.push_back(arg.data());
@@ -187,6 +192,7 @@ class CliRunner {
 
   TempDir temp_;
   std::map<std::string, std::string> extra_env_;
+  std::vector<std::string> prefix_;
 };
 
 }  // namespace llmrt::test

@@ -49,6 +49,7 @@ const std::vector<std::string> kAllChecks = {
     "prompt.invalid_utf8",
     "prompt.with_nul",
     "keys.keyed_call_works",
+    "keys.largest_credential",
     "keys.unkeyed_never_called_with_key",
     "keys.plain_execute_without_key",
     "keys.not_kept_after_call",
@@ -57,6 +58,8 @@ const std::vector<std::string> kAllChecks = {
     "cancel.stop_via_write",
     "concurrency.reentrant",
     "exceptions.none_escape",
+    "conversation.usage_once_after_output",
+    "conversation.history_accepted",
     "lifecycle.load_unload_100",
 };
 
@@ -77,8 +80,10 @@ std::string quoted(const std::string& argument) {
   return text + "'";
 }
 
-ToolRun run_tool(const std::vector<std::string>& arguments) {
-  std::string command = quoted(kTool.string());
+// Runs the tool with `arguments` (in `folder` when given, as an author does from the build folder).
+ToolRun run_tool(const std::vector<std::string>& arguments, const fs::path& folder = {}) {
+  std::string command = folder.empty() ? "" : "cd " + quoted(folder.string()) + " && ";
+  command += quoted(kTool.string());
   for (const std::string& argument : arguments) command += " " + quoted(argument);
   command += " 2>&1";
   ToolRun run;
@@ -230,14 +235,16 @@ const std::vector<PluginCase> kPluginCases = {
     {"conf_exits", ours("conf_exits.so"), {"prompt.invalid_utf8"}, {}, "exited with status 3"},
     {"conf_writes_key",
      ours("conf_writes_key.so"),
-     {"keys.keyed_call_works"},
+     {"keys.keyed_call_works", "keys.largest_credential"},
      {},
      "wrote to the credential"},
     {"conf_key_as_c_string",
      ours("conf_key_as_c_string.so"),
-     {"keys.keyed_call_works", "keys.not_kept_after_call"},
+     {"keys.keyed_call_works", "keys.largest_credential", "keys.not_kept_after_call"},
      {},
      "read past the end of the key"},
+    // A token buffer sized by the key's limit: the one token limit is 16384 bytes (plugin.h).
+    {"conf_token_4096", ours("conf_token_4096.so"), {"keys.largest_credential"}},
     {"conf_keeps_key_pointer",
      ours("conf_keeps_key_pointer.so"),
      {"keys.not_kept_after_call"},
@@ -255,6 +262,16 @@ const std::vector<PluginCase> kPluginCases = {
      {},
      "still running 2000 ms"},
     {"conf_racy", ours("conf_racy.so"), {"concurrency.reentrant"}},
+    {"conf_history_fails",
+     ours("conf_history_fails.so"),
+     {"conversation.history_accepted"},
+     {},
+     "with a system prompt and 4 earlier turns"},
+    {"conf_usage_twice",
+     ours("conf_usage_twice.so"),
+     {"conversation.usage_once_after_output"},
+     {},
+     "reported its usage 2 times"},
     {"conf_throws_through",
      ours("conf_throws_through.so"),
      {"exceptions.none_escape"},
@@ -310,6 +327,16 @@ TEST(conformance, FailedPrerequisiteSkipsTheChecksThatNeedIt) {
   EXPECT_NE(run.output.find("SKIP  load.rtld_now  (needs load.symbol_table, which failed)"),
             std::string::npos)
       << run.output;
+}
+
+// Before: a bare file name reached dlopen as it was, which searches the library path, not the
+// current folder: load.rtld_now failed ("cannot open shared object file") with wrong advice.
+TEST(conformance, ABareFileNameRunFromItsFolderIsThatFile) {
+  const ToolRun run = run_tool({kEcho.filename().string(), "--seed", "5"}, kEcho.parent_path());
+  const Report report = parse(run.output);
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(report.failed, std::set<std::string>{}) << run.output;
+  EXPECT_FALSE(report.ids.empty()) << run.output;
 }
 
 TEST(conformance, UsageErrorsExitWith2) {

@@ -2,6 +2,7 @@
 // 3339 reader.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <llmrt/plugin.h>
 #include <signal.h>
 #include <unistd.h>
 #include <llmrt/error.hpp>
@@ -9,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "credentials/command.hpp"
 #include "credentials/rfc3339.hpp"
@@ -106,8 +108,7 @@ TEST_F(CredentialCommand, StderrIsScrubbedOfTheKeyItPrinted) {
   const FetchResult result = run({"--token", "--stderr-key", "--exit", "1"});
   EXPECT_FALSE(result.credential);
   EXPECT_FALSE(test::contains(result.error, kKey)) << result.error;
-  EXPECT_TRUE(test::contains(result.error, "upstream said: bad key [redacted key]"))
-      << result.error;
+  EXPECT_TRUE(test::contains(result.error, "upstream said: bad key [redacted]")) << result.error;
 }
 
 TEST_F(CredentialCommand, GarbageOutputIsAFailureThatDoesNotShowTheOutput) {
@@ -116,6 +117,83 @@ TEST_F(CredentialCommand, GarbageOutputIsAFailureThatDoesNotShowTheOutput) {
   EXPECT_FALSE(result.fatal);
   EXPECT_TRUE(test::contains(result.error, "something other than a JSON object")) << result.error;
   EXPECT_FALSE(test::contains(result.error, "this is not json")) << result.error;
+}
+
+// No run of 8 bytes of `secret` anywhere in `text` (the scrubbing rule's promise).
+bool holds_a_piece_of(std::string_view text, std::string_view secret) {
+  for (std::size_t i = 0; i + 8 <= secret.size(); ++i) {
+    if (text.find(secret.substr(i, 8)) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
+// Before: stderr was scrubbed only with a key that parsed, so a command whose stdout was not a
+// clean credential showed the key (or token) it echoed on stderr.
+TEST_F(CredentialCommand, StderrIsScrubbedOfWhateverStdoutHeldEvenWhenParsingFailed) {
+  const std::string token(kKey.rbegin(), kKey.rend());
+  test::MessageLog::instance().add_secret(token);
+  const std::vector<std::vector<std::string>> cases = {
+      {"--garbage", "--stderr-key"},  // key plus junk
+      {"--junk-first", "--token", "--reversed-token", "--stderr-key", "--stderr-token"},
+      {"--token", "--reversed-token", "--expires-at", "not-a-time", "--stderr-token"},
+      {"--token", "--reversed-token", "--stderr-token", "--exit", "1"},  // parsed, then failed
+  };
+  for (const auto& args : cases) {
+    const FetchResult result = run(args);
+    SCOPED_TRACE(result.error);
+    EXPECT_FALSE(result.credential);
+    EXPECT_FALSE(holds_a_piece_of(result.error, kKey));
+    EXPECT_FALSE(holds_a_piece_of(result.error, token));
+    EXPECT_TRUE(test::contains(result.error, "(stderr: upstream said: bad")) << result.error;
+    EXPECT_TRUE(test::contains(result.error, "[redacted]")) << result.error;
+  }
+}
+
+// A process the command started that leaves its process group (setsid) and keeps stdout open:
+// before, the valid credential printed was ignored and the call failed at the timeout.
+TEST_F(CredentialCommand, ACredentialIsTakenOnceTheCommandExitedEvenIfAGrandchildKeepsStdout) {
+  const auto pid_file = dir_.path() / "child.pid";
+  const FetchResult result =
+      run({"--child-ms", "60000", "--setsid", "--child-pid-file", pid_file.string()}, 20000ms);
+  EXPECT_TRUE(result.credential) << result.error;
+  if (result.credential) EXPECT_EQ(result.credential->key.reveal(), kKey);
+  const pid_t child = std::stoi(test::read_file(pid_file));
+  ::kill(child, SIGKILL);  // out of the command's reach by design; the test cleans up
+}
+
+TEST_F(CredentialCommand, AtTheDeadlineTheWholeProcessGroupIsKilled) {
+  const auto pid_file = dir_.path() / "child.pid";
+  const FetchResult result =
+      run({"--child-ms", "60000", "--child-pid-file", pid_file.string(), "--linger-ms", "60000"},
+          500ms);
+  EXPECT_FALSE(result.credential);
+  EXPECT_TRUE(test::contains(result.error, "was killed")) << result.error;
+  const pid_t child = std::stoi(test::read_file(pid_file));
+  // The grandchild was in the command's group: it is gone (or a zombie about to be reaped by init).
+  bool gone = false;
+  for (int i = 0; i < 200 && !gone; ++i) {
+    std::ifstream stat("/proc/" + std::to_string(child) + "/stat");
+    std::string pid, name, state;
+    gone = !(stat >> pid >> name >> state) || state == "Z";
+    if (!gone) std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(gone) << "the command's child " << child << " outlived the deadline";
+  if (!gone) ::kill(child, SIGKILL);
+}
+
+// With SIGCHLD ignored the kernel reaps the command itself and waitpid() fails with ECHILD: before,
+// that read as status 0, so a command that exited 3 was a success.
+TEST_F(CredentialCommand, WithSigchldIgnoredAnUnknownExitStatusIsNeverSuccess) {
+  struct sigaction ignore {};
+  struct sigaction previous {};
+  ignore.sa_handler = SIG_IGN;
+  ASSERT_EQ(::sigaction(SIGCHLD, &ignore, &previous), 0);
+  const FetchResult failed = run({"--exit", "3"});
+  const FetchResult unknown = run({});
+  ::sigaction(SIGCHLD, &previous, nullptr);
+  EXPECT_FALSE(failed.credential);
+  EXPECT_TRUE(test::contains(failed.error, "SIGCHLD")) << failed.error;
+  EXPECT_FALSE(unknown.credential) << "an exit status nobody read was taken as success";
 }
 
 TEST_F(CredentialCommand, TooMuchOutputIsAFailure) {
@@ -173,6 +251,22 @@ TEST(CommandOutput, AcceptsTheDocumentedShapes) {
   ASSERT_TRUE(full.credential) << full.error;
   EXPECT_EQ(full.credential->session_token.reveal(), "tok-1");
   EXPECT_EQ(*full.credential->expires_at, test::FakeClock::start());
+}
+
+// The one session-token limit, LLMRT_MAX_SESSION_TOKEN_SIZE (plugin.h, docs/abi.md, docs/keys.md,
+// the conformance check keys.largest_credential): at it is accepted, one byte over is refused.
+TEST(CommandOutput, TheSessionTokenLimitIsTheAbisOneNumber) {
+  EXPECT_EQ(LLMRT_MAX_SESSION_TOKEN_SIZE, 16384);
+  const auto output = [](std::size_t token_size) {
+    return R"({"key": "sk-k", "token": ")" + std::string(token_size, 't') + R"("})";
+  };
+  const FetchResult at_limit = parse_command_output(output(LLMRT_MAX_SESSION_TOKEN_SIZE));
+  ASSERT_TRUE(at_limit.credential) << at_limit.error;
+  EXPECT_EQ(at_limit.credential->session_token.reveal().size(), LLMRT_MAX_SESSION_TOKEN_SIZE);
+  const FetchResult over = parse_command_output(output(LLMRT_MAX_SESSION_TOKEN_SIZE + 1));
+  EXPECT_FALSE(over.credential);
+  EXPECT_TRUE(test::contains(over.error, "0 to 16384 bytes")) << over.error;
+  EXPECT_FALSE(test::contains(over.error, "tttttttt")) << over.error;
 }
 
 TEST(CommandOutput, RefusesEverythingElseWithoutEchoingIt) {

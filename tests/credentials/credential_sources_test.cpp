@@ -3,6 +3,9 @@
 // command, broken sources, a malformed file, the per-call key winning, and LLMRT_KEY_REJECTED
 // invalidating the command's cache.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <functional>
 #include <llmrt/llmrt.hpp>
 
 #include <optional>
@@ -293,6 +296,30 @@ TEST_F(CredentialSources, CommandCredentialIsCachedAndCarriesItsTokenAndExpiry) 
   EXPECT_EQ(command_runs(), 1);
 }
 
+// A plugin that echoes the key and the session token in its error: before, the message was cut to
+// 4096 bytes before the key was looked for (a key straddling the cut was not found, and its first
+// part was shown), and the token was never scrubbed at all.
+TEST_F(CredentialSources, KeyAndTokenEchoedByAPluginAreScrubbedWhereverTheyFall) {
+  std::string long_key;
+  for (int i = 0; long_key.size() < 3000; ++i) long_key += "k" + std::to_string(i * 7919) + "-";
+  const std::string key = test::secret(long_key);
+  const std::string token = test::secret(std::string(key.rbegin(), key.rend()));
+  test::write_file(key_file(), key + "\n");
+  configure(R"(["command"])", R"("command": )" + command(R"("--token", "--reversed-token")"));
+  for (const int padding : {0, 100, 1500, 2000, 2500, 4000, 4090, 5000, 7000}) {
+    SCOPED_TRACE(padding);
+    const Error error = test::expect_error(
+        [&] { (void)runtime().get_model("cred-check").prompt("leak " + std::to_string(padding)); });
+    const std::string message = error.what();
+    for (std::size_t i = 0; i + 8 <= key.size(); ++i) {
+      ASSERT_FALSE(test::contains(message, key.substr(i, 8))) << "a piece of the key: " << message;
+      ASSERT_FALSE(test::contains(message, token.substr(i, 8)))
+          << "a piece of the token: " << message;
+    }
+    if (padding < 2000) EXPECT_TRUE(test::contains(message, "[redacted]")) << message;
+  }
+}
+
 TEST_F(CredentialSources, CommandFailingIsBrokenNamingTheCommand) {
   configure(R"(["command", "environment"])",
             R"("command": )" + command(R"("--exit", "1", "--stderr", "no such account")"));
@@ -355,7 +382,7 @@ TEST_F(CredentialSources, KeyRejectedByThePluginInvalidatesTheCommandCache) {
   EXPECT_TRUE(test::contains(rejected.what(), "from command source")) << rejected.what();
   EXPECT_TRUE(test::contains(rejected.what(), fingerprint(kRejectedKey))) << rejected.what();
   // The plugin repeated the key in its message; the host scrubbed it.
-  EXPECT_TRUE(test::contains(rejected.what(), "[redacted key]")) << rejected.what();
+  EXPECT_TRUE(test::contains(rejected.what(), "[redacted]")) << rejected.what();
   EXPECT_EQ(command_runs(), 1);
 
   // The rejected credential was dropped: the next call runs the command again.
@@ -429,13 +456,44 @@ TEST_F(CredentialSources, FileWritableByOthersIsRefused) {
   env_.set(kEnvVar, kEnvKey);
   const Error error = prompt_error();
   EXPECT_EQ(error.code(), ErrorCode::credential_source);
-  EXPECT_TRUE(test::contains(error.what(), "writable by group or others (mode 0666)"))
+  EXPECT_TRUE(test::contains(error.what(), "permissions 0666")) << error.what();
+  EXPECT_TRUE(test::contains(error.what(), "must not be writable by group or others"))
       << error.what();
   EXPECT_TRUE(test::contains(error.what(), "chmod go-w")) << error.what();
 
   ::chmod((dir_.path() / "credentials.json").c_str(), 0644);  // readable by others is fine
   runtime_.reset();
   expect_key(prompt(), KeySource::environment, kEnvKey);
+}
+
+// Before: a credentials.json of another user (mode 0644) was accepted, and the command it names
+// ran as the caller. A symbolic link or a FIFO is refused too (the FIFO without blocking).
+TEST_F(CredentialSources, FileOfAnotherUserALinkOrAFifoIsRefused) {
+  const std::filesystem::path path = dir_.path() / "credentials.json";
+  const std::filesystem::path real = dir_.path() / "real.json";
+  const std::vector<std::pair<std::string, std::function<void()>>> cases = {
+      {"owned by uid 65534",
+       [&] {
+         configure(R"(["command"])", R"("command": )" + command());
+         ASSERT_EQ(::chown(path.c_str(), 65534, static_cast<gid_t>(-1)), 0);
+       }},
+      {"symbolic link",
+       [&] {
+         test::write_file(real, R"({"cred-check": {"sources": ["environment"]}})");
+         std::filesystem::create_symlink(real, path);
+       }},
+      {"is a FIFO", [&] { ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0); }},
+  };
+  for (const auto& [expected, make] : cases) {
+    SCOPED_TRACE(expected);
+    std::filesystem::remove(path);
+    make();
+    runtime_.reset();
+    const Error error = prompt_error();
+    EXPECT_EQ(error.code(), ErrorCode::credential_source);
+    EXPECT_TRUE(test::contains(error.what(), expected)) << error.what();
+    EXPECT_FALSE(std::filesystem::exists(count_file())) << "the command ran";
+  }
 }
 
 }  // namespace

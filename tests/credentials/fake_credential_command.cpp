@@ -16,6 +16,12 @@
 //   --stderr TEXT     write TEXT, then a second line that must never be shown, to stderr
 //   --stderr-key      write a line with the key to stderr
 //   --garbage         print "this is not json <key>" instead of JSON
+//   --junk-first      print "junk " before the JSON
+//   --stderr-token    write a line with the token ("<key>-session" reversed) to stderr
+//   --reversed-token  print the token as the key reversed (shares no 8-byte run with the key)
+//   --child-ms N      before printing, start a child that keeps stdout open and sleeps N ms; its
+//                     pid goes to --child-pid-file F
+//   --setsid          the child above calls setsid() first (out of the command's process group)
 //   --big             print 100000 bytes
 //   --check-stdin     exit 5 unless stdin is at end of file at once (it must be /dev/null)
 //   --check-fds       exit 6 if any descriptor above 2 is open (nothing must leak into it)
@@ -64,6 +70,9 @@ int main(int argc, char** argv) {
   std::string key_file, count_file, expires_at, stderr_text, pid_file;
   bool token = false, stderr_key = false, garbage = false, big = false;
   bool check_stdin = false, check_fds = false;
+  bool junk_first = false, stderr_token = false, reversed_token = false, child_setsid = false;
+  long long child_ms = 0;
+  std::string child_pid_file;
   int exit_code = 0, fail_from = 0;
   long long sleep_ms = 0, linger_ms = 0;
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -101,6 +110,18 @@ int main(int argc, char** argv) {
       stderr_key = true;
     } else if (arg == "--garbage") {
       garbage = true;
+    } else if (arg == "--junk-first") {
+      junk_first = true;
+    } else if (arg == "--stderr-token") {
+      stderr_token = true;
+    } else if (arg == "--reversed-token") {
+      reversed_token = true;
+    } else if (arg == "--child-ms") {
+      child_ms = std::stoll(next());
+    } else if (arg == "--child-pid-file") {
+      child_pid_file = next();
+    } else if (arg == "--setsid") {
+      child_setsid = true;
     } else if (arg == "--big") {
       big = true;
     } else if (arg == "--check-stdin") {
@@ -140,15 +161,28 @@ int main(int argc, char** argv) {
     }
   }
 
+  const std::string session =
+      reversed_token ? std::string(key.rbegin(), key.rend()) : key + "-session";
+  if (child_ms > 0) {
+    const pid_t child = ::fork();
+    if (child == 0) {
+      if (child_setsid) ::setsid();
+      std::this_thread::sleep_for(std::chrono::milliseconds(child_ms));  // stdout stays open
+      ::_exit(0);
+    }
+    if (!child_pid_file.empty()) std::ofstream(child_pid_file) << child << "\n";
+  }
   if (!stderr_text.empty()) std::cerr << stderr_text << "\nsecond line that must not be shown\n";
   if (stderr_key) std::cerr << "upstream said: bad key " << key << " (try again)\n";
+  if (stderr_token) std::cerr << "upstream said: bad token " << session << "\n";
+  if (junk_first) std::cout << "junk ";
   if (big) {
     std::cout << std::string(100000, 'x');
   } else if (garbage) {
     std::cout << "this is not json " << key << "\n";
   } else {
     std::cout << "{\"key\": \"" << key << "\"";
-    if (token) std::cout << ", \"token\": \"" << key << "-session\"";
+    if (token) std::cout << ", \"token\": \"" << session << "\"";
     if (!expires_at.empty()) std::cout << ", \"expires_at\": \"" << expires_at << "\"";
     std::cout << ", \"version\": 1}\n";
   }

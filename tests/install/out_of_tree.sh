@@ -81,11 +81,29 @@ expect_contains "host_app with a key" "$out" "key source per-call"
 expect_contains "host_app with a key" "$out" "key-sha256: "
 case "$out" in *sk-host-key*) fail "host_app printed its key" ;; esac
 
-step "pkg-config: build a C plugin with the compiler alone"
-cflags=$(PKG_CONFIG_PATH="$prefix/$libdir/pkgconfig" pkg-config --cflags llmrt-plugin)
-cc -std=c99 -shared -fPIC -fvisibility=hidden $cflags \
-  "$source_dir/examples/c-plugin/c_hello.c" -o "$work/c_hello_pkgconfig.so"
+step "pkg-config: build a C plugin with the compiler and pkg-config alone; it passes conformance"
+# Before, llmrt-plugin.pc had only Cflags: such a plugin exported every symbol and failed
+# load.exports_only_entry unless its author found the version script in the docs.
+flags=$(PKG_CONFIG_PATH="$prefix/$libdir/pkgconfig" pkg-config --cflags --libs llmrt-plugin)
+# shellcheck disable=SC2086  # the flags are meant to be split
+cc -std=c99 $flags "$source_dir/examples/c-plugin/c_hello.c" -o "$work/c_hello_pkgconfig.so"
 out=$(LLMRT_PLUGIN_PATH="" "$prefix/bin/llmrt" plugins inspect "$work/c_hello_pkgconfig.so")
 expect_contains "inspect of the pkg-config build" "$out" "c-hello"
+symbols=$(nm -D --defined-only "$work/c_hello_pkgconfig.so" | awk '{print $3}')
+[ "$symbols" = "llmrt_plugin_entry" ] || fail "the pkg-config build exports more: $symbols"
+if [ -x "$prefix/bin/llmrt-conformance" ]; then
+  (cd "$work" && "$prefix/bin/llmrt-conformance" c_hello_pkgconfig.so >"$work/conformance-pc.txt") ||
+    { cat "$work/conformance-pc.txt"; fail "conformance failed for the pkg-config build"; }
+  tail -n 1 "$work/conformance-pc.txt"
+fi
+
+step "pkg-config: a host built with the compiler alone runs with the documented rpath"
+hostflags=$(PKG_CONFIG_PATH="$prefix/$libdir/pkgconfig" pkg-config --cflags --libs llmrt)
+hostlibdir=$(PKG_CONFIG_PATH="$prefix/$libdir/pkgconfig" pkg-config --variable=libdir llmrt)
+# shellcheck disable=SC2086
+c++ "$source_dir/examples/host-app/main.cpp" $hostflags -Wl,-rpath,"$hostlibdir" \
+  -o "$work/host_app_pkgconfig"
+out=$("$work/host_app_pkgconfig" echo "Hi pkg-config")
+expect_contains "host_app built with pkg-config" "$out" "Hi pkg-config"
 
 echo "out-of-tree build, install and run: all steps passed"

@@ -243,5 +243,34 @@ TEST(GatewayBinary, SigtermLetsTheStreamInFlightFinishThenExitsZero) {
   EXPECT_FALSE(client->Get("/healthz"));
 }
 
+// A plugin call that never returns (and never looks at its stop): its client still gets 504 at
+// --request-timeout, and SIGTERM still ends the process once --shutdown-grace has passed.
+TEST(GatewayBinary, SigtermExitsAfterTheShutdownGraceEvenIfAPluginNeverReturns) {
+  const auto timeout = kThreadSanitizer ? 30s : 10s;
+  TempDir temp;
+  const std::filesystem::path events = temp.path() / "events.txt";
+  ChildProcess server(
+      {"serve", "--port", "0", "--request-timeout", "0.5", "--shutdown-grace", "1"},
+      clean_environment(temp.path(), {{"LLMRT_PLUGIN_PATH", kServePluginDir.string()},
+                                      {"LLMRT_SLOW_EVENTS", events.string()}}));
+  const auto listening = server.wait_for_stderr(
+      std::regex(R"(serving (\d+) models on http://127\.0\.0\.1:(\d+))"), timeout);
+  ASSERT_TRUE(listening) << "no 'serving' line; stderr:\n" << server.stderr_text();
+  const int port = std::stoi((*listening)[2]);
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(timeout);
+  const Reply reply = post_chat(client, chat_body("flood", "hang", false));
+  EXPECT_EQ(reply.status, 504) << reply;
+  EXPECT_NE(read_file(events).find("started flood-hang"), std::string::npos);
+
+  server.signal(SIGTERM);
+  const std::optional<int> exit_code = server.wait_for_exit(timeout);
+  ASSERT_TRUE(exit_code) << "still running after SIGTERM; stderr:\n" << server.stderr_text();
+  EXPECT_EQ(*exit_code, 1) << server.stderr_text();
+  EXPECT_NE(server.stderr_text().find("still running after --shutdown-grace"), std::string::npos)
+      << server.stderr_text();
+  EXPECT_NE(server.stderr_text().find("model=flood status=504"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace llmrt::test::serve_test

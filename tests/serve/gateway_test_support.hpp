@@ -95,8 +95,7 @@ class ServedGateway {
     serve::GatewayConfig config;
     config.port = 0;
     config.access_log = log_;
-    config.threads = 32;
-    config.read_timeout = std::chrono::seconds(10);
+    config.body_timeout = std::chrono::seconds(10);
     config.write_timeout = std::chrono::seconds(10);
     if (tweak) tweak(config);
     gateway_ = std::make_unique<serve::Gateway>(runtime_, config);
@@ -170,6 +169,7 @@ class ServedGateway {
       config.plugin_paths.push_back(kTestPluginDir / plugin);
     }
     config.plugin_paths.push_back(kServePluginDir / "slow.so");
+    config.plugin_paths.push_back(kServePluginDir / "flood.so");
     return config;
   }
 

@@ -203,7 +203,9 @@ TEST_F(KeysFileStorage, SetReplacesTheFileAtomicallyLeavingNoTempFiles) {
 
   for (int i = 0; i < 20; ++i) keys.set("key" + std::to_string(i), Key("sk-" + std::to_string(i)));
   EXPECT_TRUE(keys.remove("key3"));
-  EXPECT_EQ(directory_entries(temp_.path()), std::vector<std::string>{"keys.json"});
+  // The lock file stays: removing it would let two writers lock two different files.
+  EXPECT_EQ(directory_entries(temp_.path()),
+            (std::vector<std::string>{"keys.json", "keys.json.lock"}));
   EXPECT_EQ(mode_of(path_), 0600);
   EXPECT_EQ(keys.names().size(), 20u);
   EXPECT_EQ(keys.get("echo")->reveal(), "sk-2");
@@ -406,7 +408,9 @@ TEST_F(KeysFileConcurrency, ReadersNeverSeeAPartialWrite) {
   for (auto& reader : readers) reader.join();
   EXPECT_EQ(bad_reads.load(), 0) << first_problem;
   EXPECT_EQ(keys.get("echo")->reveal(), "sk-version-200");
-  EXPECT_EQ(directory_entries(temp_.path()), std::vector<std::string>{"keys.json"});
+  // The lock file stays: removing it would let two writers lock two different files.
+  EXPECT_EQ(directory_entries(temp_.path()),
+            (std::vector<std::string>{"keys.json", "keys.json.lock"}));
 }
 
 // ---- Through a Runtime: a broken configured source is an error, never a silent fall-through ----

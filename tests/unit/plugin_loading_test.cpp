@@ -217,7 +217,7 @@ TEST_F(PluginLoading, UndefinedSymbolFailsAtLoadNotAtFirstCall) {
 TEST_F(PluginLoading, AbiTooNewIsRefusedWithBothVersions) {
   const std::string expected = "needs a newer llmrt (plugin ABI 3.0, host ABI " +
                                abi_version_string(host_abi_version()) + ")";
-  ASSERT_EQ(abi_version_string(host_abi_version()), "2.1");
+  ASSERT_EQ(abi_version_string(host_abi_version()), "2.2");
   expect_refused(test_plugin("bad_abi_too_new.so"), LoadErrorKind::abi_too_new, {expected});
 }
 
@@ -288,6 +288,75 @@ TEST_F(PluginLoading, NullExecuteIsAnInvalidDescriptor) {
                  {"null-execute", "execute"}, {"null-execute"});
 }
 
+// Model fields are read only after struct_size shows they are there: bad_short_model's 4-byte
+// model ends where a guard page begins, so reading `id` first would crash the test.
+TEST_F(PluginLoading, ShortModelStructIsRefusedReadingNothingButItsSize) {
+  expect_refused(test_plugin("bad_short_model.so"), LoadErrorKind::invalid_descriptor,
+                 {"model #0", "struct_size 4"});
+}
+
+// Plugin strings are measured with a cap (strnlen): bad_unterminated_name's name has no NUL and
+// ends where a guard page begins, so a strlen would crash the test.
+TEST_F(PluginLoading, UnterminatedPluginNameIsRefusedWithoutReadingPastTheCap) {
+  expect_refused(test_plugin("bad_unterminated_name.so"), LoadErrorKind::invalid_descriptor,
+                 {"name", "1-128 bytes"});
+}
+
+TEST_F(PluginLoading, KeyEnvVarThatIsNotAVariableNameIsRefused) {
+  const LoadError error =
+      expect_refused(test_plugin("bad_key_env_var.so"), LoadErrorKind::invalid_descriptor,
+                     {"bad-env-var", "key_env_var"}, {"bad-env-var"});
+  EXPECT_FALSE(contains(error.message, "rm -rf")) << error.message;
+}
+
+TEST_F(PluginLoading, VersionWithControlCharactersIsRefused) {
+  const LoadError error = expect_refused(test_plugin("bad_version.so"),
+                                         LoadErrorKind::invalid_descriptor, {"invalid version"});
+  EXPECT_FALSE(contains(error.message, "\x1b")) << error.message;
+}
+
+// ---- Entry points that throw: a load error, while the library is still mapped ------------------
+
+struct ThrowingEntry {
+  const char* file;
+  const char* says;  // what the exception said, repeated in the load error
+};
+
+class EntryPointThrows : public PluginLoading,
+                         public ::testing::WithParamInterface<ThrowingEntry> {};
+
+TEST_P(EntryPointThrows, IsALoadErrorAndTheOthersStillServe) {
+  const LoadError error =
+      expect_refused(test_plugin(GetParam().file), LoadErrorKind::invalid_descriptor,
+                     {"entry point", "contract breach", GetParam().says});
+  // Loading it again (a new load: the failed one was closed) fails the same way.
+  const Runtime again(config_with({test_plugin(GetParam().file)}));
+  ASSERT_EQ(again.load_errors().size(), 1u);
+  EXPECT_EQ(again.load_errors().front().message, error.message);
+}
+
+TEST_P(EntryPointThrows, InspectReportsItAndNeverThrows) {
+  PluginInspection inspection;
+  ASSERT_NO_THROW(inspection = Runtime::inspect(test_plugin(GetParam().file)));
+  ASSERT_TRUE(inspection.error.has_value());
+  EXPECT_EQ(inspection.error->kind, LoadErrorKind::invalid_descriptor);
+  EXPECT_TRUE(contains(inspection.error->message, GetParam().says)) << inspection.error->message;
+  EXPECT_TRUE(has_symbol_containing(inspection.exported_symbols, LLMRT_ENTRY_SYMBOL));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EveryExceptionType, EntryPointThrows,
+    ::testing::Values(ThrowingEntry{"bad_entry_throws_std.so", "boom-std from the entry point"},
+                      ThrowingEntry{"bad_entry_throws_custom.so",
+                                    "boom-custom from the entry point"},
+                      ThrowingEntry{"bad_entry_throws_other.so", "not a std::exception"}),
+    [](const ::testing::TestParamInfo<ThrowingEntry>& info) {
+      std::string name = fs::path(info.param.file).stem().string();
+      name.erase(std::remove_if(name.begin(), name.end(), [](char c) { return c == '_'; }),
+                 name.end());
+      return name;
+    });
+
 TEST_F(PluginLoading, DuplicateModelIdKeepsTheFirstAndNamesTheOtherFile) {
   const fs::path duplicate = test_plugin("bad_duplicate_echo.so");
   const LoadError error =
@@ -331,6 +400,13 @@ TEST_F(PluginLoading, WholeCorpusDirectoryLoadsTheGoodAndRefusesEachBadOne) {
       {"bad_duplicate_echo.so", LoadErrorKind::duplicate_model},
       {"bad_undefined_symbol.so", LoadErrorKind::load_failed},
       {"not_a_library.so", LoadErrorKind::not_a_shared_object},
+      {"bad_short_model.so", LoadErrorKind::invalid_descriptor},
+      {"bad_unterminated_name.so", LoadErrorKind::invalid_descriptor},
+      {"bad_key_env_var.so", LoadErrorKind::invalid_descriptor},
+      {"bad_version.so", LoadErrorKind::invalid_descriptor},
+      {"bad_entry_throws_std.so", LoadErrorKind::invalid_descriptor},
+      {"bad_entry_throws_custom.so", LoadErrorKind::invalid_descriptor},
+      {"bad_entry_throws_other.so", LoadErrorKind::invalid_descriptor},
   };
   for (const auto& [file, kind] : refused) {
     const std::optional<LoadError> error = error_for(runtime, test_plugin(file));
@@ -340,7 +416,7 @@ TEST_F(PluginLoading, WholeCorpusDirectoryLoadsTheGoodAndRefusesEachBadOne) {
   EXPECT_FALSE(fs::exists(marker)) << "the runtime ran the code of a non-plugin";
 
   for (const char* id : {"newer-minor", "throws-std", "throws-other", "needs-key", "serial",
-                         "key-leak", "echo", "legacy-echo"}) {
+                         "key-leak", "v1-counted", "echo", "legacy-echo"}) {
     EXPECT_NO_THROW((void)runtime.get_model(id)) << id;
   }
   expect_echo_answers(runtime);

@@ -2,6 +2,7 @@
 #ifndef LLMRT_LLMRT_HPP
 #define LLMRT_LLMRT_HPP
 
+#include <llmrt/conversation.hpp>
 #include <llmrt/error.hpp>
 #include <llmrt/key.hpp>
 #include <llmrt/keys_file.hpp>

@@ -5,6 +5,7 @@
 #include <llmrt/key.hpp>
 #include <llmrt/response.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -31,12 +32,19 @@ struct ModelInfo {
   bool streaming = false;           // emits output in several chunks
   bool reentrant = false;           // may run several calls at once
   bool deterministic = false;       // same prompt and options give the same output
+  bool conversation = false;        // reads the system prompt and earlier turns (ABI 2.2+)
   std::string options_schema_json;  // JSON schema of its options; "{}" when it has none
 };
 
 // One named option value as typed by a user, eg: {"temperature", "0.7"}. It is converted to the
 // type the model's schema declares for that name.
 using OptionValues = std::vector<std::pair<std::string, std::string>>;
+
+// One earlier turn of a conversation.
+struct Message {
+  std::string role;     // "user" (a prompt) or "assistant" (a reply)
+  std::string content;  // eg: "What is 2+2?"
+};
 
 // Everything about one prompt call besides its text. Move-only (it may carry a key).
 struct PromptOptions {
@@ -49,6 +57,12 @@ struct PromptOptions {
   OptionValues options;
   // Model options as a JSON object text, eg: R"({"temperature":0.2})"; merged with `options`.
   std::string options_json;
+  // The system prompt for this call, eg: "Answer in French."; empty for none.
+  std::string system;
+  // The earlier turns of the conversation this prompt continues, oldest first (Conversation fills
+  // it). Sent only to models that read conversations (ModelInfo::conversation); any other model
+  // gets only the prompt text, and the Response carries a warning saying what was not sent.
+  std::vector<Message> history;
   // Ask the plugin to stream (it may still answer in one chunk).
   bool stream = true;
   // Called with each chunk as it arrives: on the calling thread for Model::prompt, on a worker
@@ -65,6 +79,15 @@ struct ModelSettings {
 };
 
 class ModelInstance;  // internal
+class Conversation;
+
+// How a conversation starts: empty for a new one, or the turns of one being continued (eg: read
+// back from the log).
+struct ConversationStart {
+  std::string id;                // eg: "01hq3v..."; empty: a new random id
+  std::string system;            // the system prompt later turns get unless they give their own
+  std::vector<Message> history;  // earlier turns, oldest first, alternating user and assistant
+};
 
 // A handle to a model instance. Cheap to copy; copies share the instance. Keeps the plugin loaded
 // for as long as it (or a response from it) lives, even after the Runtime is destroyed.
@@ -87,8 +110,22 @@ class Model {
   Response prompt(std::string_view text, PromptOptions options = {}) const;
 
   // Queues one prompt on the runtime's bounded thread pool. Throws Error(busy) when the queue is
-  // full, and Error(usage) once the Runtime that made this model is gone.
+  // full, and Error(usage) once the Runtime that made this model is being destroyed or gone.
+  // Each model has its own queue in the pool: calls of a model that is not reentrant run one at a
+  // time and occupy at most one worker, so they never hold up other models' calls.
   AsyncResponse prompt_async(std::string text, PromptOptions options = {}) const;
+
+  // prompt_async calls of this model (all its instances in the Runtime that made this handle)
+  // waiting for a worker, and running: for per-model admission, eg: a gateway that refuses a model
+  // whose queue is long while others still have room. All zero once the Runtime is gone.
+  struct AsyncLoad {
+    std::size_t queued = 0;
+    std::size_t running = 0;
+  };
+  AsyncLoad async_load() const;
+  // A new conversation with this model (conversation.hpp). Keys are never part of it: every turn
+  // resolves its own key.
+  Conversation conversation(ConversationStart start = {}) const;
 
   // Legacy: sets a key on this instance (for a shared get_model() handle, on the shared model).
   // Kept for compatibility with llm's `model.key = ...`; it never overrides a per-call key. Prefer

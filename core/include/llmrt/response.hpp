@@ -6,12 +6,30 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace llmrt {
+
+// Token usage of one call as the plugin reported it (ABI 2.2 sink usage), or a sum of several.
+struct Usage {
+  std::int64_t input_tokens = -1;   // eg: 12; -1 when unknown
+  std::int64_t output_tokens = -1;  // eg: 40; -1 when unknown
+  std::string details_json;         // the provider's own figures, eg: {"cached_tokens":0}; or ""
+
+  // Adds `other` to this sum: a count stays -1 only while every part's count is unknown.
+  Usage& operator+=(const Usage& other) {
+    const auto add = [](std::int64_t& sum, std::int64_t part) {
+      if (part >= 0) sum = (sum < 0 ? 0 : sum) + part;
+    };
+    add(input_tokens, other.input_tokens);
+    add(output_tokens, other.output_tokens);
+    return *this;
+  }
+};
 
 // What a finished call produced. Holds copies only: nothing in it belongs to the plugin, and no
 // key.
@@ -23,6 +41,7 @@ struct Response {
   std::string key_fingerprint;             // eg: "sha256:3f2a9c01b7de"; empty when no key was sent
   std::vector<std::string> warnings;       // eg: a key was given to a model that does not take keys
   bool cancelled = false;                  // the call stopped early because the caller asked it to
+  std::optional<Usage> usage;              // what the plugin reported; empty when it said nothing
 };
 
 struct AsyncState;  // internal

@@ -111,8 +111,18 @@ std::uint32_t host_abi_version() noexcept;
 class RuntimeState;  // internal
 
 // Threading: every const member may be called from any thread. The Runtime owns the async thread
-// pool; destroying it waits for queued and running async calls to finish. Models it handed out
-// stay usable for synchronous prompts after it is gone.
+// pool; destroying it waits for every queued and running prompt_async call to finish (none is
+// cancelled: cancel them first with AsyncResponse::cancel() if they should not run), and from the
+// moment it begins, prompt_async on its models throws Error(usage). It may be destroyed on any
+// thread, including one of its own workers (eg: from an on_chunk callback, or when such a callback
+// held its last owner): it then waits for every other call, never joins the calling worker, and the
+// calls queued behind the calling one on that model's queue (with async_threads == 1: every queued
+// call) run on that worker after it returns.
+// Models it handed out stay usable for synchronous prompts after it is gone.
+//
+// Plugins are loaded once per process: every Runtime (and inspect) shares a plugin already loaded
+// from the same file, whose entry point ran once, with the user directory of the Runtime that
+// loaded it first; a model that is not reentrant is serialized across all Runtimes.
 class Runtime {
  public:
   explicit Runtime(RuntimeConfig config = {});

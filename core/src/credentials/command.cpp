@@ -2,6 +2,7 @@
 #include "credentials/command.hpp"
 
 #include <fcntl.h>
+#include <llmrt/plugin.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -16,7 +17,7 @@
 
 #include "cleansing_memory.hpp"
 #include "credentials/rfc3339.hpp"
-#include "dispatch.hpp"
+#include "scrub.hpp"
 
 extern char** environ;  // NOLINT: POSIX
 
@@ -26,8 +27,8 @@ namespace {
 namespace json = boost::json;
 using SteadyClock = std::chrono::steady_clock;
 
-// The longest session token accepted, in bytes.
-constexpr std::size_t kMaxTokenSize = 16 * 1024;
+// The longest session token accepted, in bytes: the ABI's one limit (plugin.h).
+constexpr std::size_t kMaxTokenSize = LLMRT_MAX_SESSION_TOKEN_SIZE;
 
 class Descriptor {
  public:
@@ -110,8 +111,36 @@ class SpawnSetup {
   posix_spawnattr_t attributes_;
 };
 
+// The command itself: whether it has exited, and how. waitpid() failing (ECHILD when the host
+// ignores SIGCHLD and the kernel reaps children itself) leaves the status unknown, never "0".
+struct Child {
+  pid_t pid = -1;
+  bool exited = false;
+  int status = 0;
+  int wait_error = 0;  // errno of a failed waitpid(); the exit status is then unknown
+
+  bool done() const { return exited || wait_error != 0; }
+  // Looks without waiting.
+  void check() {
+    if (done()) return;
+    for (;;) {
+      const pid_t got = ::waitpid(pid, &status, WNOHANG);
+      if (got == pid) {
+        exited = true;
+      } else if (got < 0 && errno == EINTR) {
+        continue;
+      } else if (got < 0) {
+        wait_error = errno;
+      }
+      return;
+    }
+  }
+};
+
 // Reads the command's stdout and stderr until both close, the deadline passes, or stdout grows
-// past its cap.
+// past its cap; or, once the command has exited, as soon as stdout holds a complete credential (a
+// process it started may keep the pipe open for ever, eg: after setsid(), out of reach of the
+// process-group kill).
 struct Captured {
   SecretString out = make_secret_string(kMaxCommandOutput + 1);
   SecretString err = make_secret_string(kMaxCommandStderr + 1);
@@ -120,11 +149,45 @@ struct Captured {
   std::string read_error;
 };
 
-void capture(int out_fd, int err_fd, SteadyClock::time_point deadline, Captured& captured) {
+// Reads what is there now from `fd` (non-blocking). Returns false at end of file or on an error.
+bool read_available(int fd, bool is_out, Captured& captured, char (&chunk)[4096]) {
+  for (;;) {
+    const ssize_t got = ::read(fd, chunk, sizeof chunk);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+    if (got <= 0) return false;
+    const auto size = static_cast<std::size_t>(got);
+    if (is_out) {
+      if (captured.out.size() + size > kMaxCommandOutput) {
+        captured.too_much_output = true;
+        return false;
+      }
+      captured.out.append(chunk, size);
+    } else if (captured.err.size() < kMaxCommandStderr) {
+      captured.err.append(chunk, std::min(size, kMaxCommandStderr - captured.err.size()));
+    }
+  }
+}
+
+void capture(int out_fd, int err_fd, Child& child, SteadyClock::time_point deadline,
+             Captured& captured) {
   bool out_open = true;
   bool err_open = true;
   char chunk[4096];
-  while (out_open || err_open) {
+  while ((out_open || err_open) && !captured.too_much_output) {
+    child.check();
+    if (child.done()) {
+      // Everything the command itself wrote is in the pipes now.
+      if (out_open) out_open = read_available(out_fd, true, captured, chunk);
+      if (err_open && !captured.too_much_output) {
+        err_open = read_available(err_fd, false, captured, chunk);
+      }
+      if (captured.too_much_output || (!out_open && !err_open)) break;
+      if (parse_command_output(std::string_view(captured.out.data(), captured.out.size()))
+              .credential) {
+        break;
+      }
+    }
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - SteadyClock::now());
     if (left.count() <= 0) {
       captured.timed_out = true;
@@ -134,8 +197,10 @@ void capture(int out_fd, int err_fd, SteadyClock::time_point deadline, Captured&
     nfds_t count = 0;
     if (out_open) fds[count++] = {out_fd, POLLIN, 0};
     if (err_open) fds[count++] = {err_fd, POLLIN, 0};
-    const int ready =
-        ::poll(fds, count, static_cast<int>(std::min<long long>(left.count(), 60000)));
+    // Short waits until the command has exited, to notice its exit while a pipe stays open.
+    const long long wait_ms = child.done() ? std::min<long long>(left.count(), 60000)
+                                           : std::min<long long>(left.count(), 20);
+    const int ready = ::poll(fds, count, static_cast<int>(wait_ms));
     if (ready < 0 && errno == EINTR) continue;
     if (ready < 0) {
       captured.read_error = std::string("cannot wait for its output: ") + std::strerror(errno);
@@ -144,60 +209,53 @@ void capture(int out_fd, int err_fd, SteadyClock::time_point deadline, Captured&
     for (nfds_t i = 0; i < count; ++i) {
       if (fds[i].revents == 0) continue;
       const bool is_out = fds[i].fd == out_fd;
-      const ssize_t got = ::read(fds[i].fd, chunk, sizeof chunk);
-      if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-      if (got <= 0) {
+      if (!read_available(fds[i].fd, is_out, captured, chunk))
         (is_out ? out_open : err_open) = false;
-        continue;
-      }
-      const auto size = static_cast<std::size_t>(got);
-      if (is_out) {
-        if (captured.out.size() + size > kMaxCommandOutput) {
-          captured.too_much_output = true;
-          out_open = err_open = false;
-          break;
-        }
-        captured.out.append(chunk, size);
-      } else if (captured.err.size() < kMaxCommandStderr) {
-        captured.err.append(chunk, std::min(size, kMaxCommandStderr - captured.err.size()));
-      }
+      if (captured.too_much_output) break;
     }
   }
   cleanse(chunk, sizeof chunk);
 }
 
-// Waits for the child to exit until `deadline`; then kills its process group and reaps it.
-// Returns its wait status; sets `killed` when it had to be killed.
-int reap(pid_t pid, SteadyClock::time_point deadline, bool kill_now, bool& killed) {
-  int status = 0;
+// Waits for the child to exit until `deadline`; then kills its process group and reaps it. Sets
+// `killed` when it had to be killed; leaves child.wait_error set when its status cannot be known.
+void reap(Child& child, SteadyClock::time_point deadline, bool kill_now, bool& killed) {
   if (!kill_now) {
     auto pause = std::chrono::microseconds(200);
     for (;;) {
-      const pid_t done = ::waitpid(pid, &status, WNOHANG);
-      if (done == pid) return status;
-      if (done < 0 && errno != EINTR) return status;
+      child.check();
+      if (child.done()) return;
       if (SteadyClock::now() >= deadline) break;
       std::this_thread::sleep_for(pause);
       pause = std::min<std::chrono::microseconds>(pause * 2, std::chrono::milliseconds(10));
     }
   }
   killed = true;
-  ::kill(-pid, SIGKILL);  // its process group: whatever it started goes too
-  ::kill(pid, SIGKILL);
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  ::kill(-child.pid, SIGKILL);  // its process group: whatever it started goes too
+  if (child.done()) return;
+  ::kill(child.pid, SIGKILL);
+  for (;;) {
+    const pid_t got = ::waitpid(child.pid, &child.status, 0);
+    if (got == child.pid) {
+      child.exited = true;
+      return;
+    }
+    if (got < 0 && errno == EINTR) continue;
+    child.wait_error = got < 0 ? errno : ECHILD;
+    return;
   }
-  return status;
 }
 
-// The first line of stderr, with the key and token replaced, control characters removed and cut
-// short. Empty when stderr was.
-std::string first_stderr_line(std::string_view err, std::string_view key, std::string_view token) {
-  const std::size_t end = err.find_first_of("\r\n");
-  std::string line = scrub_plugin_message(scrub_plugin_message(err.substr(0, end), key), token);
-  while (!line.empty() && line.back() == ' ') line.pop_back();
-  while (!line.empty() && line.front() == ' ') line.erase(0, 1);
-  if (line.size() > kMaxStderrShown) line = line.substr(0, kMaxStderrShown) + "...";
-  return line;
+// The first line of stderr, with every secret it may hold replaced (the key and token, and any
+// run of 8 or more bytes of what the command printed on stdout, parsed or not), control
+// characters removed and cut short. Empty when stderr was.
+std::string first_stderr_line(std::string_view err, std::string_view out, std::string_view key,
+                              std::string_view token) {
+  std::string_view line = err.substr(0, err.find_first_of("\r\n"));
+  while (!line.empty() && line.back() == ' ') line.remove_suffix(1);
+  while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+  // The whole line is scrubbed before it is cut to the length shown.
+  return scrub_secrets(line, {out, key, token}, kMaxStderrShown);
 }
 
 // The parsed output, in the wiping resource (declared first so that it outlives the value).
@@ -323,12 +381,16 @@ FetchResult run_credential_command(const CommandSpec& spec) {
                                 true);
   }
 
+  // Read without blocking: once the command has exited, what is in the pipes is drained at once.
+  ::fcntl(out.read.get(), F_SETFL, ::fcntl(out.read.get(), F_GETFL) | O_NONBLOCK);
+  ::fcntl(err.read.get(), F_SETFL, ::fcntl(err.read.get(), F_GETFL) | O_NONBLOCK);
+  Child child;
+  child.pid = pid;
   Captured captured;
-  capture(out.read.get(), err.read.get(), deadline, captured);
+  capture(out.read.get(), err.read.get(), child, deadline, captured);
   bool killed = false;
-  const int status =
-      reap(pid, deadline,
-           captured.timed_out || captured.too_much_output || !captured.read_error.empty(), killed);
+  reap(child, deadline,
+       captured.timed_out || captured.too_much_output || !captured.read_error.empty(), killed);
   out.read.reset();
   err.read.reset();
 
@@ -343,8 +405,14 @@ FetchResult run_credential_command(const CommandSpec& spec) {
   } else if (killed) {
     why = "it closed its output but did not exit within " + std::to_string(spec.timeout.count()) +
           " ms and was killed";
-  } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    why = status_text(status);
+  } else if (!child.exited) {
+    // Never read as success: with SIGCHLD ignored the kernel reaps the command itself, and its
+    // exit status is lost.
+    why = std::string("its exit status could not be read (waitpid: ") +
+          std::strerror(child.wait_error) +
+          (child.wait_error == ECHILD ? "; is SIGCHLD ignored in this process?)" : ")");
+  } else if (!WIFEXITED(child.status) || WEXITSTATUS(child.status) != 0) {
+    why = status_text(child.status);
   }
   // Parsed even after a failure, so that a key it printed is known and scrubbed from stderr.
   if (!captured.too_much_output) {
@@ -355,7 +423,8 @@ FetchResult run_credential_command(const CommandSpec& spec) {
   const std::string_view token =
       result.credential ? result.credential->session_token.reveal() : std::string_view();
   const std::string line =
-      first_stderr_line(std::string_view(captured.err.data(), captured.err.size()), key, token);
+      first_stderr_line(std::string_view(captured.err.data(), captured.err.size()),
+                        std::string_view(captured.out.data(), captured.out.size()), key, token);
   if (why.empty() && result.credential) return result;
   if (why.empty()) why = result.error;
   if (!line.empty()) why += " (stderr: " + line + ")";

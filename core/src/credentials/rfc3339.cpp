@@ -78,8 +78,21 @@ std::optional<Credential::Clock::time_point> parse_rfc3339(std::string_view text
   }
   if (at != text.size()) return std::nullopt;
 
-  const sys_seconds local = sys_days(date) + hours(hour) + minutes(minute) + seconds(second);
-  return time_point_cast<Credential::Clock::duration>(local - offset + fraction);
+  // In whole seconds first: every year 0000-9999 fits, with room. The clock itself (nanoseconds in
+  // int64 here) only reaches 1677-2262, so an instant outside it is clamped to its ends: eg: the
+  // common "never expires" value 9999-12-31T23:59:59Z becomes the latest time the clock can hold,
+  // never a wrapped-around date in the past.
+  using Clock = Credential::Clock;
+  const sys_seconds instant =
+      sys_days(date) + hours(hour) + minutes(minute) + seconds(second) - offset;
+  const auto latest = floor<seconds>(Clock::time_point::max());
+  const auto earliest = ceil<seconds>(Clock::time_point::min());
+  if (instant > latest) return Clock::time_point::max();
+  if (instant < earliest) return Clock::time_point::min();
+  const Clock::time_point whole = time_point_cast<Clock::duration>(instant);
+  const auto part = duration_cast<Clock::duration>(fraction);  // 0 <= part < 1 s
+  if (part > Clock::time_point::max() - whole) return Clock::time_point::max();
+  return whole + part;
 }
 
 std::string format_rfc3339(Credential::Clock::time_point when) {

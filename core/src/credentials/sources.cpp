@@ -11,6 +11,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "safe_file.hpp"
+
 namespace llmrt::credentials {
 namespace {
 
@@ -219,57 +221,25 @@ std::shared_ptr<const CredentialSources> CredentialSources::parse(
 
 std::shared_ptr<const CredentialSources> CredentialSources::load(
     const std::filesystem::path& file) {
-  const auto refused = [&](const std::string& why) {
-    std::shared_ptr<CredentialSources> sources(new CredentialSources());
-    sources->path_ = file;
-    sources->error_ = "credentials file " + in_quotes(file) + " " + why;
-    return std::shared_ptr<const CredentialSources>(std::move(sources));
-  };
-  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0) {
-    if (errno == ENOENT) {
+  // It names commands that llmrt runs: whoever can write it can run code as this user. So it must
+  // be the caller's own regular file, not writable by group or others (SafeFile says how to fix).
+  SecretString text;
+  try {
+    std::optional<SafeFile> opened = SafeFile::open(
+        file, {"credentials file", ErrorCode::credential_source, false, kMaxConfigSize});
+    if (!opened) {
       std::shared_ptr<CredentialSources> sources(new CredentialSources());
       sources->path_ = file;
       return sources;
     }
-    return refused(std::string("cannot be read: ") + std::strerror(errno));
+    text = opened->read();
+  } catch (const Error& error) {
+    std::shared_ptr<CredentialSources> sources(new CredentialSources());
+    sources->path_ = file;
+    sources->error_ = error.what();
+    return std::shared_ptr<const CredentialSources>(std::move(sources));
   }
-  struct stat status {};
-  if (::fstat(fd, &status) != 0 || !S_ISREG(status.st_mode)) {
-    ::close(fd);
-    return refused("is not a regular file");
-  }
-  if ((status.st_mode & 022) != 0) {
-    ::close(fd);
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(status.st_mode & 07777));
-    // It names commands that llmrt runs: whoever can write it can run code as this user.
-    return refused("is writable by group or others (mode " + std::string(mode) +
-                   "), and it names commands llmrt runs; run: chmod go-w " + in_quotes(file));
-  }
-  if (static_cast<std::size_t>(status.st_size) > kMaxConfigSize) {
-    ::close(fd);
-    return refused("is larger than " + std::to_string(kMaxConfigSize) + " bytes");
-  }
-  std::string text;
-  char chunk[4096];
-  for (;;) {
-    const ssize_t got = ::read(fd, chunk, sizeof chunk);
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) {
-      const int saved = errno;
-      ::close(fd);
-      return refused(std::string("cannot be read: ") + std::strerror(saved));
-    }
-    if (got == 0) break;
-    text.append(chunk, static_cast<std::size_t>(got));
-    if (text.size() > kMaxConfigSize) {
-      ::close(fd);
-      return refused("is larger than " + std::to_string(kMaxConfigSize) + " bytes");
-    }
-  }
-  ::close(fd);
-  return parse(text, file);
+  return parse(std::string(text.data(), text.size()), file);
 }
 
 const CredentialSources::Chain& CredentialSources::chain(std::string_view name) const {

@@ -2,8 +2,10 @@
  * llmrt plugin ABI — the current contract. The only thing host and plugin share.
  *
  * Plain C99: a plugin can be written in C, C++, Rust or Zig from this header and its comments.
- * Version 2.1 (2.0 plus the composite-credential fields of llmrt_credential).
- * docs/abi.md explains the versioning rules; the v1 contract is frozen in <llmrt/abi/plugin_v1.h>.
+ * Version 2.2: 2.1 plus conversations (a system prompt and earlier turns in llmrt_prompt, read only
+ * by models with LLMRT_CAP_CONVERSATION) and a usage report in llmrt_sink.
+ * docs/abi.md explains the versioning rules; the v1 contract is frozen in <llmrt/abi/plugin_v1.h>,
+ * the 2.1 contract in <llmrt/abi/plugin_v2_1.h>.
  *
  * Conventions:
  *  - No C++ types, no exceptions, no ownership transfer across the boundary.
@@ -45,7 +47,7 @@ extern "C" {
 #define LLMRT_ABI_MAJOR(version) ((uint32_t)(version) >> 16)
 #define LLMRT_ABI_MINOR(version) ((uint32_t)(version)&0xFFFFu)
 #define LLMRT_ABI_VERSION_MAJOR 2
-#define LLMRT_ABI_VERSION_MINOR 1
+#define LLMRT_ABI_VERSION_MINOR 2
 #define LLMRT_ABI_VERSION LLMRT_ABI_MAKE_VERSION(LLMRT_ABI_VERSION_MAJOR, LLMRT_ABI_VERSION_MINOR)
 
 /* Name of the one symbol every plugin exports, in every ABI version. */
@@ -79,16 +81,44 @@ typedef struct llmrt_host_info {
   const char* user_dir;     /* eg: "/home/ann/.config/llmrt"; where a plugin may read its config */
 } llmrt_host_info;
 
-/* One prompt. Borrowed for the duration of the execute call only. Same layout as v1. */
+/* One earlier turn of a conversation (new in 2.2). Fixed layout: it is an array element, so it
+ * never grows; a later version that needs more per turn adds a new array. */
+typedef struct llmrt_message {
+  llmrt_str role;    /* "user" (a prompt) or "assistant" (a reply); other roles may come later */
+  llmrt_str content; /* eg: "What is 2+2?"; may be empty; any bytes */
+} llmrt_message;
+
+/* One prompt. Borrowed for the duration of the execute call only. The fields up to `options` have
+ * the v1 layout; the host sets `struct_size` to cover the 2.2 fields only for a model that sets
+ * LLMRT_CAP_CONVERSATION, so every other model sees exactly the 2.1 struct.
+ * Read them with LLMRT_PROMPT_HAS(prompt, history_count). */
 typedef struct llmrt_prompt {
-  uint32_t struct_size; /* sizeof(llmrt_prompt), mandatory */
+  uint32_t struct_size; /* sizeof(llmrt_prompt) as the host passes it (see above), mandatory */
   uint32_t flags;       /* LLMRT_PROMPT_* bits */
-  llmrt_str text;       /* eg: "Hello"; may be empty; may contain any bytes, including NUL */
+  llmrt_str text;       /* eg: "Hello"; the newest user turn; may be empty; may contain any bytes */
   llmrt_str options;    /* a JSON object already checked against the model's schema, eg: "{}" */
+
+  /* ---- fields below are new in 2.2, present only for models with LLMRT_CAP_CONVERSATION ---- */
+
+  /* The system prompt, eg: "Answer in French."; empty (size 0) when there is none. */
+  llmrt_str system;
+  /* The earlier turns, oldest first, alternating "user" and "assistant"; `text` is the turn after
+   * the last of them. NULL only when history_count == 0. Borrowed for this call, like `text`. */
+  const llmrt_message* history;
+  size_t history_count; /* eg: 4 (two exchanges); 0 for the first turn of a conversation */
 } llmrt_prompt;
+
+/* True when `prompt` (a pointer) was written by a host that passes `field` to this model. */
+#define LLMRT_PROMPT_HAS(prompt, field) \
+  ((prompt)->struct_size >= offsetof(llmrt_prompt, field) + sizeof(((llmrt_prompt*)0)->field))
 
 /* The caller wants output as it is produced (several write calls). A plugin may ignore it. */
 #define LLMRT_PROMPT_STREAM (1u << 0)
+
+/* The longest key and the longest session token a host ever passes, in bytes (the host refuses
+ * longer ones before any call): size a plugin's buffers by them. */
+#define LLMRT_MAX_KEY_SIZE 4096
+#define LLMRT_MAX_SESSION_TOKEN_SIZE 16384
 
 /* The key for one call. Owned by the host and borrowed for that call only: the host wipes it when
  * the call returns. A plugin must not store the pointer or copy the bytes beyond the call, must not
@@ -97,12 +127,14 @@ typedef struct llmrt_prompt {
  * host passes only `key`), eg: LLMRT_CREDENTIAL_HAS(credential, session_token). */
 typedef struct llmrt_credential {
   uint32_t struct_size; /* sizeof(llmrt_credential) as the host compiled it, mandatory */
-  llmrt_str key;        /* eg: "sk-..."; non-empty printable ASCII without spaces, <= 4096 bytes */
+  llmrt_str key; /* eg: "sk-..."; non-empty printable ASCII without spaces, <= LLMRT_MAX_KEY_SIZE */
 
   /* ---- fields below are new in 2.1 ---- */
 
   /* A short-lived session token that goes with the key (a composite credential), eg: sent in an
-   * extra header; empty (size 0) when there is none. Same rules and lifetime as `key`. */
+   * extra header; empty (size 0) when there is none. Printable ASCII without spaces, at most
+   * LLMRT_MAX_SESSION_TOKEN_SIZE (16384) bytes (a JWT or a cloud session token can pass 4096);
+   * same lifetime as `key`. */
   llmrt_str session_token;
   /* When the credential stops being valid, in seconds since the Unix epoch; 0 when it does not
    * expire. The host never passes a credential that has already expired. */
@@ -114,8 +146,18 @@ typedef struct llmrt_credential {
   ((credential)->struct_size >=                 \
    offsetof(llmrt_credential, field) + sizeof(((llmrt_credential*)0)->field))
 
+/* Token usage of one call (new in 2.2), as the provider counted it. Borrowed for the usage call. */
+typedef struct llmrt_usage {
+  uint32_t struct_size;  /* sizeof(llmrt_usage), mandatory */
+  int64_t input_tokens;  /* eg: 12; tokens (or the model's own unit) read; -1 when unknown */
+  int64_t output_tokens; /* eg: 40; tokens written; -1 when unknown */
+  /* The provider's own, fuller figures as a JSON object, eg: {"cached_tokens":0}; empty if none. */
+  llmrt_str details_json;
+} llmrt_usage;
+
 /* Where a call's output goes. Owned by the host, valid only during the execute call, and only to be
- * used from the thread that is running that call. Same layout as v1. */
+ * used from the thread that is running that call. The fields up to `should_stop` have the v1
+ * layout; read `usage` only when LLMRT_SINK_HAS(out, usage) (a 2.1 host does not pass it). */
 typedef struct llmrt_sink {
   uint32_t struct_size; /* sizeof(llmrt_sink) */
   void* host_data;      /* opaque; pass it back to every function below */
@@ -134,7 +176,18 @@ typedef struct llmrt_sink {
   /* Returns non-zero once the host wants the call to stop; poll it while waiting on I/O.
    * [thread executing the call] */
   int (*should_stop)(void* host_data);
+
+  /* ---- fields below are new in 2.2 ---- */
+
+  /* Reports the call's token usage. At most once per call, after the last write (or never); the
+   * host copies it. A second report is ignored and counts as a contract breach.
+   * [thread executing the call] */
+  void (*usage)(void* host_data, const llmrt_usage* usage);
 } llmrt_sink;
+
+/* True when `sink` (a pointer) was written by a host that knows `field`. */
+#define LLMRT_SINK_HAS(sink, field) \
+  ((sink)->struct_size >= offsetof(llmrt_sink, field) + sizeof(((llmrt_sink*)0)->field))
 
 /* ---- Models -------------------------------------------------------------------------------- */
 
@@ -143,7 +196,10 @@ typedef struct llmrt_sink {
 #define LLMRT_CAP_REQUIRES_KEY (1ull << 1)  /* fails without a key; needs ACCEPTS_KEY too */
 #define LLMRT_CAP_STREAMING (1ull << 2)     /* writes output in several chunks as it comes */
 #define LLMRT_CAP_REENTRANT (1ull << 3)     /* may run several calls at once on any threads */
-#define LLMRT_CAP_DETERMINISTIC (1ull << 4) /* same prompt and options give the same output */
+#define LLMRT_CAP_DETERMINISTIC (1ull << 4) /* same prompt, options and key: same output */
+/* Reads the system prompt and the earlier turns of llmrt_prompt (new in 2.2; ignored when the
+ * plugin answers an older ABI). Without it the host sends only the newest prompt. */
+#define LLMRT_CAP_CONVERSATION (1ull << 5)
 
 typedef struct llmrt_model llmrt_model;
 

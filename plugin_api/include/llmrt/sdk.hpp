@@ -11,9 +11,16 @@
 //     void execute(const llmrt::sdk::Prompt& prompt, llmrt::sdk::Output& out,
 //                  const llmrt::sdk::Key& key);
 //   };
+//
+// A model that reads whole conversations takes `const llmrt::sdk::ConversationPrompt&` instead of
+// `const Prompt&` (in every execute it has): that alone sets LLMRT_CAP_CONVERSATION, and the model
+// then finds the system prompt and the earlier turns in prompt.system() and prompt.history().
+// Any model may report token usage once, after its last write: out.usage(input, output).
 //   LLMRT_PLUGIN("shout", "1.0.0", Shout)
 //
 // What the SDK does for the author:
+//  - detects at compile time whether the model reads conversations (its execute needs a
+//    ConversationPrompt) and sets LLMRT_CAP_CONVERSATION from that;
 //  - detects at compile time whether the keyed `execute` exists (a requires-expression, the C++
 //    analogue of Python llm's `_accepts_parameter`) and sets ACCEPTS_KEY and `execute_with_key`
 //    from that one fact, so flag and function always agree;
@@ -33,6 +40,7 @@
 #include <exception>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 namespace llmrt::sdk {
@@ -56,6 +64,63 @@ struct Prompt {
   std::string_view text;          // may be empty, may contain any bytes
   std::string_view options_json;  // a JSON object, already checked against the schema
   bool stream = false;            // the caller wants output as it is produced
+};
+
+// One earlier turn of a conversation, borrowed for the call only.
+struct Message {
+  std::string_view role;     // "user" or "assistant"
+  std::string_view content;  // eg: "What is 2+2?"
+};
+
+// The earlier turns of a conversation, oldest first: a view of the host's array, for the call only.
+class History {
+ public:
+  History() = default;
+  History(const llmrt_message* turns, std::size_t count) : turns_(turns), count_(count) {}
+  std::size_t size() const { return turns_ == nullptr ? 0 : count_; }
+  bool empty() const { return size() == 0; }
+  Message operator[](std::size_t index) const {
+    return {{turns_[index].role.data, turns_[index].role.size},
+            {turns_[index].content.data, turns_[index].content.size}};
+  }
+
+  class iterator {
+   public:
+    iterator(const History* history, std::size_t index) : history_(history), index_(index) {}
+    Message operator*() const { return (*history_)[index_]; }
+    iterator& operator++() {
+      ++index_;
+      return *this;
+    }
+    bool operator==(const iterator& other) const { return index_ == other.index_; }
+
+   private:
+    const History* history_;
+    std::size_t index_;
+  };
+  iterator begin() const { return {this, 0}; }
+  iterator end() const { return {this, size()}; }
+
+ private:
+  const llmrt_message* turns_ = nullptr;
+  std::size_t count_ = 0;
+};
+
+// A prompt with its conversation: what a model that reads conversations takes in execute. Taking
+// it is what sets LLMRT_CAP_CONVERSATION; the host then passes the system prompt and the earlier
+// turns. Borrowed for the call only.
+class ConversationPrompt : public Prompt {
+ public:
+  ConversationPrompt(Prompt prompt, std::string_view system, History history)
+      : Prompt(prompt), system_(system), history_(history) {}
+  // The system prompt, eg: "Answer in French."; empty when there is none.
+  std::string_view system() const { return system_; }
+  // The earlier turns, oldest first; `text` is the user turn that follows them.
+  const History& history() const { return history_; }
+
+ private:
+  std::string_view system_;
+  History history_;
 };
 
 // The key for one call, borrowed for the call only. Do not store it, log it, or put it in an error
@@ -99,6 +164,21 @@ class Output {
     return !stopped_;
   }
 
+  // Reports the call's token usage (-1: unknown), with the provider's own figures as a JSON object
+  // if it has more. Call it at most once, after the last write. Returns false (and sends nothing)
+  // when it was already reported or the host predates ABI 2.2.
+  bool usage(std::int64_t input_tokens, std::int64_t output_tokens,
+             std::string_view details_json = {}) {
+    if (usage_reported_ || !LLMRT_SINK_HAS(&sink_, usage) || sink_.usage == nullptr) return false;
+    usage_reported_ = true;
+    const llmrt_usage report = {sizeof(llmrt_usage),
+                                input_tokens,
+                                output_tokens,
+                                {details_json.data(), details_json.size()}};
+    sink_.usage(sink_.host_data, &report);
+    return true;
+  }
+
   // True once the host wants the call to stop; poll it while waiting.
   bool stop_requested() {
     if (!stopped_ && sink_.should_stop != nullptr && sink_.should_stop(sink_.host_data) != 0) {
@@ -115,6 +195,7 @@ class Output {
  private:
   const llmrt_sink& sink_;
   bool stopped_ = false;
+  bool usage_reported_ = false;
 };
 
 // Throw this from execute to fail a call with a specific status and message.
@@ -130,15 +211,33 @@ class Error : public std::exception {
   std::string message_;
 };
 
+// Each execute form is looked for with a ConversationPrompt (which also binds to `const Prompt&`).
 template <class M>
-concept HasPlainExecute = requires(M& model, const Prompt& prompt, Output& out) {
+concept HasPlainExecute = requires(M& model, const ConversationPrompt& prompt, Output& out) {
   model.execute(prompt, out);
 };
 
 template <class M>
-concept HasKeyedExecute = requires(M& model, const Prompt& prompt, Output& out, const Key& key) {
+concept HasKeyedExecute = requires(M& model, const ConversationPrompt& prompt, Output& out,
+                                   const Key& key) {
   model.execute(prompt, out, key);
 };
+
+// A form reads conversations when it cannot take a plain Prompt, ie: it needs a ConversationPrompt.
+template <class M>
+concept PlainExecuteTakesPrompt = requires(M& model, const Prompt& prompt, Output& out) {
+  model.execute(prompt, out);
+};
+
+template <class M>
+concept KeyedExecuteTakesPrompt = requires(M& model, const Prompt& prompt, Output& out,
+                                           const Key& key) {
+  model.execute(prompt, out, key);
+};
+
+template <class M>
+inline constexpr bool kReadsConversation = (HasPlainExecute<M> && !PlainExecuteTakesPrompt<M>) ||
+                                           (HasKeyedExecute<M> && !KeyedExecuteTakesPrompt<M>);
 
 namespace detail {
 
@@ -148,10 +247,13 @@ M& instance() {
   return model;
 }
 
-inline Prompt to_prompt(const llmrt_prompt* prompt) {
-  return Prompt{std::string_view(prompt->text.data, prompt->text.size),
-                std::string_view(prompt->options.data, prompt->options.size),
-                (prompt->flags & LLMRT_PROMPT_STREAM) != 0};
+inline ConversationPrompt to_prompt(const llmrt_prompt* prompt) {
+  Prompt plain{std::string_view(prompt->text.data, prompt->text.size),
+               std::string_view(prompt->options.data, prompt->options.size),
+               (prompt->flags & LLMRT_PROMPT_STREAM) != 0};
+  if (!LLMRT_PROMPT_HAS(prompt, history_count)) return ConversationPrompt(plain, {}, {});
+  return ConversationPrompt(plain, std::string_view(prompt->system.data, prompt->system.size),
+                            History(prompt->history, prompt->history_count));
 }
 
 // Runs `body` with every exception turned into a status and a message: nothing crosses the ABI.
@@ -203,6 +305,7 @@ constexpr uint64_t capabilities() {
   if (info.streaming) caps |= LLMRT_CAP_STREAMING;
   if (info.reentrant) caps |= LLMRT_CAP_REENTRANT;
   if (info.deterministic) caps |= LLMRT_CAP_DETERMINISTIC;
+  if (kReadsConversation<M>) caps |= LLMRT_CAP_CONVERSATION;
   return caps;
 }
 
@@ -216,6 +319,9 @@ const llmrt_model* describe() {
   static_assert(
       !HasKeyedExecute<M> || M::info.key_name != nullptr,
       "a model with the keyed execute needs key_name (its keys-file entry, eg: \"openai\")");
+  static_assert(!HasPlainExecute<M> || !HasKeyedExecute<M> ||
+                    PlainExecuteTakesPrompt<M> == KeyedExecuteTakesPrompt<M>,
+                "take ConversationPrompt in every execute of a model, or in none");
   static_assert(!M::info.requires_key || HasKeyedExecute<M>,
                 "requires_key = true needs the keyed execute(const Prompt&, Output&, const Key&)");
   static const llmrt_model model = [] {

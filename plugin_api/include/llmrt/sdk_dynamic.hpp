@@ -56,9 +56,19 @@ struct DynamicModelSpec {
   bool streaming = false;
   bool reentrant = false;
   bool deterministic = false;
+  // Reads conversations (sets LLMRT_CAP_CONVERSATION): execute then finds the system prompt and the
+  // earlier turns through as_conversation(prompt).
+  bool conversation = false;
   std::string options_schema{};           // JSON schema of the options, optional
   std::unique_ptr<DynamicModel> model{};  // mandatory
 };
+
+// The conversation behind the prompt a DynamicModel's execute received: every Prompt the SDK
+// passes is a ConversationPrompt (with an empty history when the host sent none). Only for that
+// argument, during that call.
+inline const ConversationPrompt& as_conversation(const Prompt& prompt) {
+  return static_cast<const ConversationPrompt&>(prompt);
+}
 
 namespace detail {
 
@@ -107,7 +117,8 @@ struct DynamicPlugin {
                        (spec.requires_key ? LLMRT_CAP_REQUIRES_KEY : 0) |
                        (spec.streaming ? LLMRT_CAP_STREAMING : 0) |
                        (spec.reentrant ? LLMRT_CAP_REENTRANT : 0) |
-                       (spec.deterministic ? LLMRT_CAP_DETERMINISTIC : 0);
+                       (spec.deterministic ? LLMRT_CAP_DETERMINISTIC : 0) |
+                       (spec.conversation ? LLMRT_CAP_CONVERSATION : 0);
       m.execute_with_key = spec.accepts_key ? &dynamic_execute_keyed : nullptr;
       models.push_back(m);
     }

@@ -292,7 +292,7 @@ int main(int argc, char** argv) {
 
     llmrt::serve::GatewayConfig config;  // as `llmrt serve --port 0 --quiet --max-concurrent 64`
     config.port = 0;
-    config.threads = 64;
+    config.threads = 2;  // I/O threads
     config.max_concurrent = 64;
     config.access_log = nullptr;
     llmrt::serve::Gateway gateway(runtime, config);

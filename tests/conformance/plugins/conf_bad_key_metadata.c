@@ -1,6 +1,6 @@
 /* conf_bad_key_metadata: model "bad-key-metadata" accepts a key and names its environment variable
- * "bad-key-metadata-key", which is not an environment variable name (the host does not check it, so
- * it loads).
+ * "bad_key_metadata_key": a valid variable name, so the host loads it (it refuses only names that
+ * are not variable names), but not the upper-case form the conformance tool asks for.
  * Breaks: key_env_var is an upper-case name such as "OPENAI_API_KEY". Must fail exactly
  * descriptor.key_metadata. */
 #include "conformance_test_plugin.h"
@@ -22,7 +22,7 @@ static const llmrt_model model = {
     .id = "bad-key-metadata",
     .execute = metadata_execute,
     .key_name = "bad-key-metadata",
-    .key_env_var = "bad-key-metadata-key",
+    .key_env_var = "bad_key_metadata_key",
     .capabilities = LLMRT_CAP_ACCEPTS_KEY,
     .execute_with_key = metadata_execute_with_key,
 };

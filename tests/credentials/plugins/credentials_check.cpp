@@ -5,6 +5,8 @@
 //   "token-sha256: <12 hex or none> expires-at: N\n"
 //   "key-sha256: <12 hex>\n"                       the key, read again at the end of the call
 // so that a test can check that a call saw one key from start to end.
+// The prompt "leak N" makes it fail the way a careless plugin would: an error message of N bytes of
+// padding, then the key, then the session token (the host must scrub both, wherever they fall).
 #include <openssl/evp.h>
 #include <llmrt/sdk.hpp>
 
@@ -37,7 +39,13 @@ struct CredCheck {
       .reentrant = true,
   };
 
-  void execute(const llmrt::sdk::Prompt&, llmrt::sdk::Output& out, const llmrt::sdk::Key& key) {
+  void execute(const llmrt::sdk::Prompt& prompt, llmrt::sdk::Output& out,
+               const llmrt::sdk::Key& key) {
+    if (prompt.text.starts_with("leak ")) {
+      const std::size_t padding = std::stoul(std::string(prompt.text.substr(5)));
+      throw llmrt::sdk::Error(LLMRT_FAILED, std::string(padding, '.') + std::string(key.value()) +
+                                                " token " + std::string(key.session_token()));
+    }
     if (key.value().starts_with("sk-reject")) {
       throw llmrt::sdk::Error(LLMRT_KEY_REJECTED,
                               "invalid api key: " + std::string(key.value()) + " was revoked");
