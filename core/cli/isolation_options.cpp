@@ -5,7 +5,6 @@
 namespace llmrt::cli {
 namespace {
 
-
 IsolationArgs& stored() {
   static IsolationArgs args;
   return args;

@@ -11,9 +11,12 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "isolation/description.hpp"
 #include "isolation/protocol.hpp"
@@ -28,6 +31,9 @@ using namespace llmrt::isolation;
 constexpr int kSocket = kWorkerSocketFd;
 constexpr int kExitHostGone = 0;
 constexpr int kExitProtocol = 3;
+
+// The protocol version agreed with the host at load (the usage frame needs 2).
+std::uint32_t agreed_protocol = 1;
 
 void send_or_exit(std::string_view frame) {
   if (!send_all(kSocket, frame)) std::_Exit(kExitHostGone);
@@ -53,6 +59,8 @@ struct WorkerSink {
   // travel with the done frame in one send.
   bool gather = false;
   std::string gathered;
+  bool usage_sent = false;
+  std::uint32_t later_usage_reports = 0;
 
   void flush() {
     if (gathered.empty()) return;
@@ -109,6 +117,40 @@ struct WorkerSink {
     }
   }
 
+  // The first report goes to the host at once, after the output written before it (so the host
+  // sees the order the plugin used); later ones are only counted (the host treats them as the
+  // breach they are). A report the host could not read travels as unreadable, as in-process.
+  static void usage(void* host_data, const llmrt_usage* report) noexcept {
+    auto& self = *static_cast<WorkerSink*>(host_data);
+    if (agreed_protocol < 2) return;
+    if (self.usage_sent) {
+      if (self.later_usage_reports < UINT32_MAX) ++self.later_usage_reports;
+      return;
+    }
+    self.usage_sent = true;
+    const bool readable =
+        report != nullptr &&
+        report->struct_size >= offsetof(llmrt_usage, details_json) + sizeof(report->details_json) &&
+        (report->details_json.size == 0 || report->details_json.data != nullptr);
+    try {
+      self.flush();
+      FrameWriter frame(FrameType::usage);
+      frame.u32(readable ? 1 : 0);
+      if (readable) {
+        const bool details_fit = report->details_json.size <= kMaxUsageDetailsSize;
+        frame.u64(static_cast<std::uint64_t>(report->input_tokens))
+            .u64(static_cast<std::uint64_t>(report->output_tokens))
+            .bytes(details_fit
+                       ? std::string_view(report->details_json.data, report->details_json.size)
+                       : std::string_view());
+      } else {
+        frame.u64(0).u64(0).bytes({});
+      }
+      send_or_exit(frame.finish());
+    } catch (...) {
+    }
+  }
+
   static int should_stop(void* host_data) noexcept {
     auto& self = *static_cast<WorkerSink*>(host_data);
     self.check_for_cancel();
@@ -119,9 +161,10 @@ struct WorkerSink {
 void serve_call(const LoadedPlugin& loaded, Frame& frame) {
   llmrt_status status = LLMRT_FAILED;
   std::string last_output;
+  std::uint32_t later_usage_reports = 0;
   {
     FrameReader reader(frame.payload);
-    reader.u32();  // the call version: version 1's fields are all this worker reads
+    const std::uint32_t version = reader.u32();  // fields of later versions are ignored
     const std::uint32_t index = reader.u32();
     const std::uint32_t flags = reader.u32();
     const std::string_view text = reader.bytes();
@@ -131,19 +174,47 @@ void serve_call(const LoadedPlugin& loaded, Frame& frame) {
     const std::string_view token = reader.bytes();
     const auto expires_at = static_cast<std::int64_t>(reader.u64());
     if (index >= loaded.models.size()) std::_Exit(kExitProtocol);
+    // Call version 2: the conversation, which the host sends only to a model that reads it.
+    bool has_conversation = false;
+    std::string_view system;
+    std::vector<llmrt_message> history;
+    if (version >= 2) {
+      has_conversation = reader.u32() != 0;
+      system = reader.bytes();
+      const std::uint32_t count = reader.u32();
+      // Each turn takes at least its two length fields: a count the frame cannot hold is a lie.
+      if (count > reader.remaining() / 8) std::_Exit(kExitProtocol);
+      history.reserve(count);
+      for (std::uint32_t i = 0; i < count; ++i) {
+        const std::string_view role = reader.bytes();
+        const std::string_view content = reader.bytes();
+        history.push_back({{role.data(), role.size()}, {content.data(), content.size()}});
+      }
+    }
 
     WorkerSink state;
     state.gather = (flags & LLMRT_PROMPT_STREAM) == 0;
-    const llmrt_sink sink = {sizeof(llmrt_sink), &state, &WorkerSink::write, &WorkerSink::error,
-                             &WorkerSink::should_stop};
-    const llmrt_prompt prompt = {
+    const llmrt_sink sink = {sizeof(llmrt_sink),       &state,
+                             &WorkerSink::write,       &WorkerSink::error,
+                             &WorkerSink::should_stop, &WorkerSink::usage};
+    // Built as in-process dispatch builds it (conversation_call.cpp): the 2.2 struct for a model
+    // that reads conversations, the 2.1 struct (none of the new fields visible) for any other.
+    llmrt_prompt prompt = {
         sizeof(llmrt_prompt), flags, {text.data(), text.size()}, {options.data(), options.size()}};
+    if (has_conversation) {
+      prompt.system = {system.data(), system.size()};
+      prompt.history = history.empty() ? nullptr : history.data();
+      prompt.history_count = history.size();
+    } else {
+      prompt.struct_size = offsetof(llmrt_prompt, system);
+    }
     const llmrt_credential credential = {sizeof(llmrt_credential),
                                          {key.data(), key.size()},
                                          {token.data(), token.size()},
                                          expires_at};
     status = loaded.models[index]->call(prompt, has_credential ? &credential : nullptr, sink);
     last_output = std::move(state.gathered);
+    later_usage_reports = state.later_usage_reports;
   }
   frame.wipe();  // the credential is gone before the host hears the call is done
   std::string reply;
@@ -154,6 +225,7 @@ void serve_call(const LoadedPlugin& loaded, Frame& frame) {
   }
   FrameWriter done(FrameType::done);
   done.u32(static_cast<std::uint32_t>(status));
+  if (agreed_protocol >= 2) done.u32(later_usage_reports);
   reply += done.finish();
   send_or_exit(reply);
 }
@@ -175,7 +247,8 @@ LoadedPlugin load(const Frame& frame) {
     description.plugin = loaded.info;
     for (const auto& binding : loaded.models) description.models.push_back(binding->info());
     FrameWriter answer(FrameType::describe);
-    answer.u32(std::min(host_version, kProtocolVersion)).bytes(to_json(description));
+    agreed_protocol = std::min(host_version, kProtocolVersion);
+    answer.u32(agreed_protocol).bytes(to_json(description));
     send_or_exit(answer.finish());
     return loaded;
   } catch (const PluginLoadError& error) {

@@ -25,6 +25,7 @@ std::string to_json(const PluginDescription& description) {
                                   {"streaming", model.streaming},
                                   {"reentrant", model.reentrant},
                                   {"deterministic", model.deterministic},
+                                  {"conversation", model.conversation},
                                   {"options_schema", model.options_schema_json}});
   }
   return json::serialize(
@@ -56,6 +57,7 @@ PluginDescription description_from_json(std::string_view text) {
       info.streaming = model.at("streaming").as_bool();
       info.reentrant = model.at("reentrant").as_bool();
       info.deterministic = model.at("deterministic").as_bool();
+      info.conversation = model.at("conversation").as_bool();
       info.options_schema_json = json::value_to<std::string>(model.at("options_schema"));
       description.plugin.model_ids.push_back(info.id);
       description.models.push_back(std::move(info));

@@ -41,7 +41,7 @@ std::size_t read_exact(int fd, char* data, std::size_t size) {
 
 bool known_frame_type(std::uint8_t type) noexcept {
   return type >= static_cast<std::uint8_t>(FrameType::load) &&
-         type <= static_cast<std::uint8_t>(FrameType::done);
+         type <= static_cast<std::uint8_t>(FrameType::usage);
 }
 
 FrameWriter::FrameWriter(FrameType type) {

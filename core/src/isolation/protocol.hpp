@@ -10,8 +10,16 @@
 //   then, one call at a time:
 //   host -> worker  call      {u32 call_version, u32 model_index, u32 prompt_flags, bytes text,
 //                              bytes options, u32 has_credential, bytes key, bytes session_token,
-//                              u64 expires_at, ...fields appended by later call versions}
-//   worker -> host  chunk {bytes}* / error {bytes} ... done {u32 status}
+//                              u64 expires_at,
+//                              call version 2 (ABI 2.2): u32 has_conversation, bytes system,
+//                              u32 history_count, {bytes role, bytes content}*history_count,
+//                              ...fields appended by later call versions}
+//   worker -> host  chunk {bytes}* / error {bytes} ... done {u32 status,
+//                              protocol 2: u32 later_usage_reports}
+//                   protocol 2: usage {u32 readable, u64 input_tokens, u64 output_tokens,
+//                              bytes details_json} at most once per call, where the plugin
+//                              reported it (after the output it wrote before); a plugin's further
+//                              reports are only counted, in the done frame.
 //   host -> worker  cancel {} at any time during a call: the plugin's should_stop turns true.
 // Versioning: the load frame carries the host's protocol version, describe answers the version the
 // worker speaks (<= the host's). A call frame starts with its own version; a reader reads fields
@@ -32,8 +40,11 @@
 
 namespace llmrt::isolation {
 
-inline constexpr std::uint32_t kProtocolVersion = 1;
-inline constexpr std::uint32_t kCallVersion = 1;
+// 2: conversations in the call frame (call version 2), the usage frame, later_usage_reports.
+inline constexpr std::uint32_t kProtocolVersion = 2;
+inline constexpr std::uint32_t kCallVersion = 2;
+// The usage details a worker forwards; longer ones are dropped (the host keeps no more either).
+inline constexpr std::size_t kMaxUsageDetailsSize = 64u << 10;
 inline constexpr std::size_t kFrameHeaderSize = 5;
 inline constexpr std::size_t kMaxFrameSize = 64u << 20;   // a prompt may be large; nothing more
 inline constexpr std::size_t kMaxChunkSize = 256u << 10;  // the worker splits larger writes
@@ -52,6 +63,7 @@ enum class FrameType : std::uint8_t {
   error = 6,
   cancel = 7,
   done = 8,
+  usage = 9,  // protocol 2
 };
 
 bool known_frame_type(std::uint8_t type) noexcept;
@@ -88,6 +100,7 @@ class FrameReader {
   std::uint64_t u64();
   std::string_view bytes();
   bool at_end() const noexcept { return rest_.empty(); }
+  std::size_t remaining() const noexcept { return rest_.size(); }
 
  private:
   std::string_view rest_;

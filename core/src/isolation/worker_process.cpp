@@ -1,5 +1,7 @@
 #include "worker_process.hpp"
 
+#include <llmrt/error.hpp>
+
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -205,10 +207,43 @@ llmrt_status WorkerProcess::call(std::uint32_t model_index, const llmrt_prompt& 
     } else {
       frame.u32(0).bytes({}).bytes({}).u64(0);
     }
-    const bool sent = send(frame.finish());
+    // Call version 2: the conversation, exactly when the runtime passes it to this model (only a
+    // model that reads conversations gets a prompt whose struct_size covers it).
+    if (LLMRT_PROMPT_HAS(&prompt, history_count)) {
+      frame.u32(1).bytes({prompt.system.data, prompt.system.size});
+      frame.u32(static_cast<std::uint32_t>(prompt.history_count));
+      for (std::size_t i = 0; i < prompt.history_count; ++i) {
+        const llmrt_message& turn = prompt.history[i];
+        frame.bytes({turn.role.data, turn.role.size}).bytes({turn.content.data, turn.content.size});
+      }
+    } else {
+      frame.u32(0).bytes({}).u32(0);
+    }
+    std::string_view whole;
+    try {
+      whole = frame.finish();
+    } catch (const ProtocolError&) {
+      // Nothing was sent: the worker is fine, the prompt is refused as too large.
+      throw Error(ErrorCode::bad_request,
+                  "the prompt, with its system prompt, earlier turns and options, is over the " +
+                      std::to_string(kMaxFrameSize >> 20) +
+                      " MiB a call to a plugin's worker process may carry");
+    }
+    const bool sent = send(whole);
     frame.wipe();  // the destructor wipes too; the credential is gone from here on
     if (!sent) fail_crashed("closed its connection");
   }
+
+  // The plugin's usage report, forwarded once (kept to be given again for later reports, so that
+  // the runtime sees the breach as it would in-process).
+  bool usage_seen = false;
+  bool usage_readable = false;
+  std::string usage_details;
+  llmrt_usage usage{};
+  auto report_usage = [&] {
+    if (!LLMRT_SINK_HAS(&sink, usage) || sink.usage == nullptr) return;
+    sink.usage(sink.host_data, usage_readable ? &usage : nullptr);
+  };
 
   enum class Ending { none, timeout, output_too_large } ending = Ending::none;
   bool stop_sent = false;
@@ -274,9 +309,23 @@ llmrt_status WorkerProcess::call(std::uint32_t model_index, const llmrt_prompt& 
           sink.error(sink.host_data, message.data(), message.size());
           break;
         }
+        case FrameType::usage: {
+          if (usage_seen) throw ProtocolError("a second usage frame in one call");
+          usage_seen = true;
+          usage_readable = reader.u32() != 0;
+          usage.struct_size = sizeof(llmrt_usage);
+          usage.input_tokens = static_cast<std::int64_t>(reader.u64());
+          usage.output_tokens = static_cast<std::int64_t>(reader.u64());
+          usage_details = reader.bytes();
+          usage.details_json = {usage_details.data(), usage_details.size()};
+          if (ending == Ending::none) report_usage();
+          break;
+        }
         case FrameType::done: {
           const auto status = static_cast<llmrt_status>(reader.u32());
+          const std::uint32_t later_reports = reader.at_end() ? 0 : reader.u32();
           if (ending != Ending::none) throw failure(false);
+          if (later_reports > 0 && usage_seen) report_usage();  // one more shows the breach
           return status;
         }
         default:
