@@ -183,6 +183,78 @@ INSTANTIATE_TEST_SUITE_P(
       return name;
     });
 
+// ABI 2.2 across the boundary: a long conversation (system prompt, many earlier turns of varied
+// sizes) reaches echo in its worker exactly as in-process, and its usage report comes back; a
+// model that cannot read conversations gets the 2.1 prompt and the same warning.
+TEST_F(IsolationTest, AConversationReachesAWorkerAsInProcessAndItsUsageComesBack) {
+  RuntimeConfig in_process_config = config();
+  in_process_config.isolation.mode = IsolationMode::in_process;
+  const Runtime in_process(std::move(in_process_config));
+  const Runtime isolated(config());
+  std::vector<Message> history;
+  for (int turn = 0; turn < 400; ++turn) {
+    history.push_back({turn % 2 == 0 ? "user" : "assistant",
+                       std::string(static_cast<std::size_t>(turn % 7), 'w') + " word " +
+                           std::to_string(turn) + std::string(turn % 5, ' ') + "end"});
+  }
+  for (const bool stream : {false, true}) {
+    for (const char* model : {"echo", "legacy-echo"}) {
+      const auto ask = [&](const Runtime& runtime) {
+        PromptOptions options;
+        options.system = "answer in three words please";
+        options.history = history;
+        options.stream = stream;
+        return runtime.get_model(model).prompt("and now this", std::move(options));
+      };
+      const Response expected = ask(in_process);
+      const Response got = ask(isolated);
+      EXPECT_EQ(got.text, expected.text) << model << (stream ? " streamed" : "");
+      EXPECT_EQ(got.warnings, expected.warnings) << model;
+      ASSERT_EQ(got.usage.has_value(), expected.usage.has_value()) << model;
+      if (got.usage) {
+        EXPECT_EQ(got.usage->input_tokens, expected.usage->input_tokens) << model;
+        EXPECT_EQ(got.usage->output_tokens, expected.usage->output_tokens) << model;
+        EXPECT_EQ(got.usage->details_json, expected.usage->details_json) << model;
+      }
+    }
+  }
+  // echo counts every word it read: the system prompt's 5, the prompt's 3, and each turn's: "word",
+  // the number (glued to "end" when no space follows it), "end" after a space, the run of w's.
+  std::int64_t words = 5 + 3;
+  for (int turn = 0; turn < 400; ++turn) words += 2 + (turn % 5 != 0) + (turn % 7 != 0);
+  PromptOptions options;
+  options.system = "answer in three words please";
+  options.history = history;
+  const Response response = isolated.get_model("echo").prompt("and now this", std::move(options));
+  ASSERT_TRUE(response.usage.has_value());
+  EXPECT_EQ(response.usage->input_tokens, words) << response.text;
+}
+
+// A prompt whose conversation does not fit in one frame is refused as a bad request before
+// anything reaches the worker: no crash is counted and the worker serves the next call.
+TEST_F(IsolationTest, AConversationTooLargeForAFrameIsRefusedAndTheWorkerServesOn) {
+  const Runtime runtime(config());
+  PromptOptions options;
+  options.history = {{"user", std::string(40u << 20, 'a')},
+                     {"assistant", std::string(30u << 20, 'b')}};
+  try {
+    runtime.get_model("echo").prompt("hi", std::move(options));
+    FAIL() << "a 70 MiB conversation was accepted";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), ErrorCode::bad_request) << error.what();
+    EXPECT_NE(std::string(error.what()).find("MiB a call to a plugin's worker process may carry"),
+              std::string::npos)
+        << error.what();
+  }
+  EXPECT_EQ(runtime.get_model("echo").prompt("still here").text, "still here");
+  for (const PluginInfo& plugin : runtime.plugins()) {
+    if (plugin.name == "echo") {
+      EXPECT_EQ(plugin.health.state, "ok");
+      EXPECT_EQ(plugin.health.crashes, 0u);
+    }
+  }
+}
+
 TEST_F(IsolationTest, ACrashMarksThePluginDegradedAndRepeatedCrashesQuarantineIt) {
   RuntimeConfig config = this->config();
   config.isolation.crash_limit = 3;
