@@ -12,12 +12,13 @@
 namespace llmrt::cli {
 
 struct IsolationArgs {
-  std::optional<std::string> mode;             // --isolation in_process|process
-  std::vector<std::string> per_plugin;         // --plugin-isolation NAME=MODE, repeatable
-  std::size_t workers_per_plugin = 0;          // --workers-per-plugin N (0: cores)
-  std::optional<double> call_timeout_seconds;  // --call-timeout S (0: none; serve: 300)
-  std::size_t max_output_bytes = 0;            // --max-output-bytes N (0: none)
-  std::size_t plugin_memory_limit = 0;         // --plugin-memory-limit BYTES (0: none)
+  std::optional<std::string> mode;      // --isolation in_process|process
+  std::vector<std::string> per_plugin;  // --plugin-isolation NAME=MODE, repeatable
+  std::size_t workers_per_plugin = 0;   // --workers-per-plugin N (0: cores)
+  std::optional<double>
+      call_timeout_seconds;             // --call-timeout S (0: none; serve: --request-timeout)
+  std::size_t max_output_bytes = 0;     // --max-output-bytes N (0: none)
+  std::size_t plugin_memory_limit = 0;  // --plugin-memory-limit BYTES (0: none)
 };
 
 // Remembers the parsed options (main.cpp calls it once, before any command runs).
