@@ -3,6 +3,7 @@
 // into one `llmrt: error: ...` line and an exit code (0 ok, 1 runtime error, 2 usage error).
 #include "cli_output.hpp"
 #include "commands.hpp"
+#include "isolation_options.hpp"
 #include "secret_input.hpp"
 
 #include <llmrt/error.hpp>
@@ -66,6 +67,32 @@ int main(int argc, char** argv) {
   CLI::App app{"Send prompts to LLM models loaded from plugins, with per-call API keys.", "llmrt"};
   app.set_version_flag("--version", version_text(), "Print the version and exit");
   app.require_subcommand(1);
+
+  // Plugin isolation, for every command (docs/isolation.md); accepted after the command name too.
+  IsolationArgs isolation_args;
+  app.fallthrough();
+  app.add_option("--isolation", isolation_args.mode,
+                 "Run plugins in_process or in worker processes (default: in_process; "
+                 "serve: process)")
+      ->type_name("MODE");
+  app.add_option("--plugin-isolation", isolation_args.per_plugin,
+                 "NAME=MODE for the plugin file NAME.so only (repeatable)")
+      ->type_name("NAME=MODE");
+  app.add_option("--workers-per-plugin", isolation_args.workers_per_plugin,
+                 "Worker processes per plugin file (default: the number of cores)")
+      ->type_name("N");
+  app.add_option(
+         "--call-timeout", isolation_args.call_timeout_seconds,
+         "A call in a worker longer than SECONDS fails with a timeout (default: none; serve: "
+         "its --request-timeout)")
+      ->type_name("SECONDS")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--max-output-bytes", isolation_args.max_output_bytes,
+                 "A reply from a worker longer than N bytes fails (default: no limit)")
+      ->type_name("N");
+  app.add_option("--plugin-memory-limit", isolation_args.plugin_memory_limit,
+                 "Address-space limit of each worker process in bytes (default: none)")
+      ->type_name("BYTES");
 
   // llmrt prompt
   PromptArgs prompt_args;
@@ -373,6 +400,7 @@ int main(int argc, char** argv) {
   }
   if (chat_key_file_option->count() > 0) chat_args.key_file = key_file;
 
+  set_isolation_args(isolation_args);
   if (prompt->parsed()) return run_reporting_errors([&] { return run_prompt(prompt_args); });
   if (chat->parsed()) return run_reporting_errors([&] { return run_chat(chat_args); });
   if (logs->parsed()) {

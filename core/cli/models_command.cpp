@@ -1,6 +1,7 @@
 // llmrt models: what the loaded plugins offer, and the default model.
 #include "cli_output.hpp"
 #include "commands.hpp"
+#include "isolation_options.hpp"
 
 #include <llmrt/runtime.hpp>
 
@@ -9,7 +10,7 @@
 namespace llmrt::cli {
 
 int run_models(const ModelsArgs& args) {
-  const Runtime runtime;
+  const Runtime runtime(cli_runtime_config());
   print_load_errors(runtime.load_errors());
   const std::vector<ModelInfo> models = runtime.models();
 
@@ -31,7 +32,7 @@ int run_models(const ModelsArgs& args) {
 }
 
 int run_models_default(const ModelsDefaultArgs& args) {
-  const Runtime runtime;
+  const Runtime runtime(cli_runtime_config());
   print_load_errors(runtime.load_errors());
   if (args.model) {
     runtime.set_default_model_id(*args.model);

@@ -2,6 +2,7 @@
 // as the loader sees it.
 #include "cli_output.hpp"
 #include "commands.hpp"
+#include "isolation_options.hpp"
 
 #include <llmrt/runtime.hpp>
 
@@ -30,6 +31,9 @@ boost::json::object plugin_json(const PluginInfo& plugin) {
   boost::json::array models;
   for (const std::string& id : plugin.model_ids) models.push_back(boost::json::string(id));
   json["models"] = std::move(models);
+  json["isolation"] = to_string(plugin.isolation);
+  json["state"] = plugin.health.state;
+  json["crashes"] = plugin.health.crashes;
   return json;
 }
 
@@ -91,7 +95,7 @@ void print_inspection_json(const PluginInspection& inspection) {
 }  // namespace
 
 int run_plugins(const PluginsArgs& args) {
-  const Runtime runtime;
+  const Runtime runtime(cli_runtime_config());
   const std::vector<LoadError>& errors = runtime.load_errors();
   print_load_errors(errors);
   const std::vector<PluginInfo> plugins = runtime.plugins();
@@ -111,9 +115,10 @@ int run_plugins(const PluginsArgs& args) {
   std::vector<std::vector<std::string>> rows;
   for (const PluginInfo& plugin : plugins) {
     rows.push_back({plugin.name, plugin.version, abi_version_string(plugin.abi_version),
-                    plugin.path, join(plugin.model_ids, ",")});
+                    std::string(to_string(plugin.isolation)), plugin.health.state, plugin.path,
+                    join(plugin.model_ids, ",")});
   }
-  print_table({"NAME", "VERSION", "ABI", "PATH", "MODELS"}, rows);
+  print_table({"NAME", "VERSION", "ABI", "ISOLATION", "STATE", "PATH", "MODELS"}, rows);
   if (!errors.empty()) {
     write_stdout("\nnot loaded:\n");
     std::vector<std::vector<std::string>> error_rows;

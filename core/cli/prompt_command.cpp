@@ -7,6 +7,7 @@
 #include "cli_output.hpp"
 #include "commands.hpp"
 #include "conversation_log.hpp"
+#include "isolation_options.hpp"
 #include "prompt_keys.hpp"
 #include "secret_input.hpp"
 
@@ -205,7 +206,7 @@ int run_prompt(PromptArgs& args) {
 
   // Before the runtime starts its workers, so that they inherit the blocked SIGINT.
   InterruptWatcher watcher;
-  Runtime runtime;
+  Runtime runtime(cli_runtime_config());
   print_load_errors(runtime.load_errors());
   std::optional<LoggedConversation> continued;
   if (args.continue_latest || !args.cid.empty()) {

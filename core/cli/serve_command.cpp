@@ -14,6 +14,7 @@
 #include "cli_output.hpp"
 #include "commands.hpp"
 #include "gateway.hpp"
+#include "isolation_options.hpp"
 
 namespace llmrt::cli {
 namespace {
@@ -69,7 +70,11 @@ int run_serve(const ServeArgs& args) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  RuntimeConfig runtime_config;
+  // The gateway runs third parties' plugins for many tenants: in worker processes by default. A
+  // call in a worker is limited by --call-timeout, which defaults to --request-timeout: the gateway
+  // answers 504 at the earlier of the two (docs/serve.md, "Deadlines and plugin isolation").
+  RuntimeConfig runtime_config =
+      cli_runtime_config(IsolationMode::process, args.request_timeout_seconds);
   runtime_config.async_threads = args.max_concurrent;  // every admitted call runs at once
   runtime_config.async_queue_limit = args.max_concurrent + args.max_waiting;
   auto runtime = std::make_unique<Runtime>(runtime_config);

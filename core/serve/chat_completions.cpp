@@ -84,6 +84,10 @@ Refusal refusal_for(const GatewayContext& context, const Error& error, const Aud
       case ErrorCode::plugin_failed:
       case ErrorCode::unavailable:
       case ErrorCode::busy:
+      case ErrorCode::plugin_crashed:
+      case ErrorCode::plugin_unavailable:
+      case ErrorCode::timeout:
+      case ErrorCode::output_too_large:
         break;  // about the request or the model: answered as for anyone
       case ErrorCode::key_rejected:
         context.warn("request " + audit.request_id + " (" + call +
@@ -118,6 +122,10 @@ Refusal refusal_for(const GatewayContext& context, const Error& error, const Aud
     case ErrorCode::unavailable:
     case ErrorCode::busy:
     case ErrorCode::plugin_failed:
+    case ErrorCode::plugin_crashed:  // plugin isolation: 502, 503 + Retry-After, 504, 502
+    case ErrorCode::plugin_unavailable:
+    case ErrorCode::timeout:
+    case ErrorCode::output_too_large:
       break;  // about the request or the model: its own message (any key is scrubbed from it)
     case ErrorCode::key_missing:
       if (client_key) break;

@@ -272,6 +272,14 @@ HttpError http_error_for(ErrorCode code) {
       return {503, "server_error", "overloaded"};
     case ErrorCode::unavailable:
       return {502, "upstream_error", "upstream_unavailable"};
+    case ErrorCode::plugin_crashed:  // plugin isolation (docs/isolation.md)
+      return {502, "server_error", "plugin_crashed"};
+    case ErrorCode::plugin_unavailable:
+      return {503, "server_error", "plugin_unavailable"};
+    case ErrorCode::timeout:
+      return {504, "server_error", "timeout"};
+    case ErrorCode::output_too_large:
+      return {502, "server_error", "output_too_large"};
     case ErrorCode::keys_file:
     case ErrorCode::credential_source:
     case ErrorCode::plugin_load:

@@ -30,6 +30,14 @@ std::string_view to_string(ErrorCode code) noexcept {
       return "io";
     case ErrorCode::credential_source:
       return "credential_source";
+    case ErrorCode::plugin_crashed:
+      return "plugin_crashed";
+    case ErrorCode::plugin_unavailable:
+      return "plugin_unavailable";
+    case ErrorCode::timeout:
+      return "timeout";
+    case ErrorCode::output_too_large:
+      return "output_too_large";
   }
   return "unknown";
 }

@@ -2,6 +2,8 @@
 
 #include <string_view>
 
+#include "isolation/worker_pool.hpp"
+
 namespace llmrt {
 
 ModelBinding::ModelBinding(ModelInfo info, OptionsSchema schema, const llmrt_model* model,
@@ -15,8 +17,14 @@ ModelBinding::ModelBinding(ModelInfo info, OptionsSchema schema, const llmrt_v1_
       legacy_model_(legacy_model),
       legacy_execute_(legacy_execute) {}
 
+ModelBinding::ModelBinding(ModelInfo info, OptionsSchema schema,
+                           std::shared_ptr<isolation::WorkerPool> pool, std::uint32_t index)
+    : info_(std::move(info)), schema_(std::move(schema)), pool_(std::move(pool)), index_(index) {}
+
 llmrt_status ModelBinding::call(const llmrt_prompt& prompt, const llmrt_credential* key,
                                 const llmrt_sink& sink) const {
+  // In a worker, the worker does all of the below; each worker runs one call at a time.
+  if (pool_) return pool_->call(info_, index_, prompt, info_.accepts_key ? key : nullptr, sink);
   // The contract forbids exceptions across the boundary, but a C++ plugin written without the SDK
   // may still let one out: it must not reach the host application as something of the plugin's.
   try {
@@ -31,6 +39,7 @@ llmrt_status ModelBinding::call(const llmrt_prompt& prompt, const llmrt_credenti
 
 llmrt_status ModelBinding::call_propagating(const llmrt_prompt& prompt, const llmrt_credential* key,
                                             const llmrt_sink& sink) const {
+  if (pool_) return pool_->call(info_, index_, prompt, info_.accepts_key ? key : nullptr, sink);
   if (info_.reentrant) return call_unlocked(prompt, key, sink);
   std::lock_guard lock(serial_);
   return call_unlocked(prompt, key, sink);

@@ -30,6 +30,11 @@ class ModelBinding {
   ModelBinding(ModelInfo info, OptionsSchema schema, const llmrt_model* model, Functions functions);
   ModelBinding(ModelInfo info, OptionsSchema schema, const llmrt_v1_model* legacy_model,
                decltype(llmrt_v1_model::execute) legacy_execute);
+  // A model of a plugin that runs in worker processes: calls go to `pool`, as model `index`. Such
+  // a binding is not owned by a PluginLibrary (nothing is mapped in this process): it is held by
+  // the Runtime that started the pool and by its Models, and the pool serializes per worker.
+  ModelBinding(ModelInfo info, OptionsSchema schema, std::shared_ptr<isolation::WorkerPool> pool,
+               std::uint32_t index);
 
   const ModelInfo& info() const { return info_; }
   const OptionsSchema& schema() const { return schema_; }
@@ -38,6 +43,8 @@ class ModelBinding {
   // execute otherwise. For a model that is not reentrant, calls are serialized here.
   // `prompt`, `key` and `sink` are borrowed by the plugin for this call only.
   // An exception the plugin lets escape (a contract breach) becomes LLMRT_FAILED with a message.
+  // Through a worker pool, a fault of the worker throws llmrt::Error (plugin_crashed,
+  // plugin_unavailable, timeout, output_too_large).
   llmrt_status call(const llmrt_prompt& prompt, const llmrt_credential* key,
                     const llmrt_sink& sink) const;
 
@@ -55,6 +62,8 @@ class ModelBinding {
   Functions functions_;                           // ABI v2
   const llmrt_v1_model* legacy_model_ = nullptr;  // ABI v1
   decltype(llmrt_v1_model::execute) legacy_execute_ = nullptr;
+  std::shared_ptr<isolation::WorkerPool> pool_;  // process isolation: the worker pool
+  std::uint32_t index_ = 0;                      // ... and this model's index in its plugin
   mutable std::mutex serial_;  // held around calls unless reentrant; one per model per process
 };
 

@@ -17,6 +17,9 @@
 namespace llmrt {
 
 class ModelBinding;
+namespace isolation {
+class WorkerPool;
+}
 
 class PluginLoadError : public std::runtime_error {
  public:
@@ -68,6 +71,7 @@ class PluginLibrary : public std::enable_shared_from_this<PluginLibrary> {
 struct LoadedPlugin {
   PluginInfo info;
   std::vector<std::shared_ptr<const ModelBinding>> models;
+  std::shared_ptr<isolation::WorkerPool> pool;  // set when the plugin runs in worker processes
 };
 
 // Loads and validates `path`, or hands out the plugin already loaded from the same library (the

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <boost/dll/shared_library.hpp>
 
+#include "isolation/worker_pool.hpp"
+
 namespace llmrt {
 
 void Registry::load_directory(const std::filesystem::path& dir, bool must_exist) {
@@ -47,7 +49,12 @@ void Registry::load_file(const std::filesystem::path& file) {
   const std::filesystem::path canonical = std::filesystem::weakly_canonical(file, ec);
   if (!seen_.insert(ec ? file : canonical).second) return;
   try {
-    LoadedPlugin loaded = load_plugin(file, host_);
+    const auto chosen = isolation_.per_plugin.find(file.stem().string());
+    const IsolationMode mode =
+        chosen == isolation_.per_plugin.end() ? isolation_.mode : chosen->second;
+    LoadedPlugin loaded = mode == IsolationMode::process
+                              ? isolation::load_plugin_in_worker(file, host_, isolation_)
+                              : load_plugin(file, host_);
     for (const auto& binding : loaded.models) {
       if (auto existing = find(binding->info().id)) {
         throw PluginLoadError(LoadErrorKind::duplicate_model,
@@ -60,6 +67,7 @@ void Registry::load_file(const std::filesystem::path& file) {
       by_id_.emplace(binding->info().id, binding);
       models_.push_back(std::move(binding));
     }
+    if (loaded.pool) pools_.emplace(loaded.info.path, std::move(loaded.pool));
     plugins_.push_back(std::move(loaded.info));
   } catch (const PluginLoadError& error) {
     errors_.push_back({file.string(), error.kind(), error.what()});
@@ -67,6 +75,15 @@ void Registry::load_file(const std::filesystem::path& file) {
     errors_.push_back({file.string(), LoadErrorKind::load_failed,
                        "plugin '" + file.string() + "': " + error.what()});
   }
+}
+
+std::vector<PluginInfo> Registry::plugins_with_health() const {
+  std::vector<PluginInfo> plugins = plugins_;
+  for (PluginInfo& plugin : plugins) {
+    const auto pool = pools_.find(plugin.path);
+    if (pool != pools_.end()) plugin.health = pool->second->health();
+  }
+  return plugins;
 }
 
 std::shared_ptr<const ModelBinding> Registry::find(std::string_view id) const {

@@ -19,7 +19,8 @@ namespace llmrt {
 
 class Registry {
  public:
-  explicit Registry(HostIdentity host) : host_(std::move(host)) {}
+  explicit Registry(HostIdentity host, IsolationConfig isolation = {})
+      : host_(std::move(host)), isolation_(std::move(isolation)) {}
 
   // Loads every plugin file (by the platform's suffix, eg: ".so") in `dir`, in name order.
   // A missing directory is skipped unless `must_exist`, when it is a LoadError.
@@ -30,12 +31,16 @@ class Registry {
   std::shared_ptr<const ModelBinding> find(std::string_view id) const;
   const std::vector<std::shared_ptr<const ModelBinding>>& models() const { return models_; }
   const std::vector<PluginInfo>& plugins() const { return plugins_; }
+  // plugins() with the health of those in worker processes as of now.
+  std::vector<PluginInfo> plugins_with_health() const;
   const std::vector<LoadError>& errors() const { return errors_; }
 
  private:
   void load_file(const std::filesystem::path& file);
 
   HostIdentity host_;
+  IsolationConfig isolation_;
+  std::map<std::string, std::shared_ptr<isolation::WorkerPool>> pools_;  // by plugin path
   std::set<std::filesystem::path> seen_;  // canonical paths: a file is loaded once
   std::vector<std::shared_ptr<const ModelBinding>> models_;
   std::map<std::string, std::shared_ptr<const ModelBinding>, std::less<>> by_id_;

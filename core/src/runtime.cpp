@@ -76,7 +76,7 @@ RuntimeState::RuntimeState(RuntimeConfig given)
     : config(std::move(given)),
       user_dir(config.user_dir ? *config.user_dir
                                : default_user_dir(environment_or_default(config.environment))),
-      registry(HostIdentity{user_dir.string()}) {
+      registry(HostIdentity{user_dir.string()}, config.isolation) {
   config.environment = environment_or_default(std::move(config.environment));
   // credentials.json is read once, here; a file that cannot be used does not stop the runtime: its
   // error is thrown by the calls that need it (see docs/keys.md#credentialsjson).
@@ -137,7 +137,7 @@ std::vector<ModelInfo> Runtime::models() const {
 }
 
 std::vector<PluginInfo> Runtime::plugins() const {
-  return state_->registry.plugins();
+  return state_->registry.plugins_with_health();
 }
 
 const std::vector<LoadError>& Runtime::load_errors() const {

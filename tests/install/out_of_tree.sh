@@ -29,7 +29,7 @@ expect_contains() {  # expect_contains WHAT TEXT NEEDLE
 step "install to $prefix"
 cmake --install "$build_dir" --prefix "$prefix" >/dev/null
 libdir=$(cd "$prefix" && ls -d lib*/libllmrt.so | xargs dirname)
-for file in bin/llmrt "$libdir/libllmrt.so" "$libdir/llmrt/plugins/echo.so" \
+for file in bin/llmrt bin/llmrt-plugin-host "$libdir/libllmrt.so" "$libdir/llmrt/plugins/echo.so" \
   "$libdir/llmrt/plugins/legacy-echo.so" include/llmrt/plugin.h include/llmrt/abi/plugin_v1.h \
   include/llmrt/sdk.hpp include/llmrt/llmrt.hpp "$libdir/cmake/llmrt/llmrtConfig.cmake" \
   "$libdir/cmake/llmrt/llmrtPluginHelpers.cmake" "$libdir/pkgconfig/llmrt.pc" \
@@ -41,6 +41,10 @@ done
 step "the installed CLI finds its bundled plugins relative to itself"
 out=$("$prefix/bin/llmrt" prompt "Hello from the prefix")
 [ "$out" = "Hello from the prefix" ] || fail "installed llmrt prompt printed: $out"
+
+step "the installed runtime finds llmrt-plugin-host relative to itself (plugin isolation)"
+out=$("$prefix/bin/llmrt" --isolation process prompt "Hello from a worker")
+[ "$out" = "Hello from a worker" ] || fail "installed llmrt --isolation process printed: $out"
 
 for example in shout-plugin c-plugin host-app; do
   step "build examples/$example against the prefix"

@@ -51,7 +51,16 @@ class FakeEnvironment {
 inline const std::filesystem::path kBundledPluginDir = LLMRT_BUNDLED_PLUGIN_DIR;
 inline const std::filesystem::path kTestPluginDir = LLMRT_TEST_PLUGIN_DIR;
 
-// A runtime with the bundled plugins only, the given user directory, and the given environment.
+// The isolation mode a suite runs in: `process` when LLMRT_TEST_ISOLATION=process (ctest registers
+// several suites a second time so, prefixed "process."; see tests/CMakeLists.txt), else in_process.
+inline IsolationMode test_isolation_mode() {
+  const char* mode = std::getenv("LLMRT_TEST_ISOLATION");
+  return mode != nullptr && std::string(mode) == "process" ? IsolationMode::process
+                                                           : IsolationMode::in_process;
+}
+
+// A runtime with the bundled plugins only, the given user directory, and the given environment,
+// its plugins in the isolation mode of test_isolation_mode().
 inline RuntimeConfig isolated_config(const std::filesystem::path& user_dir,
                                      const FakeEnvironment& environment) {
   RuntimeConfig config;
@@ -61,6 +70,10 @@ inline RuntimeConfig isolated_config(const std::filesystem::path& user_dir,
   config.plugin_paths = {kBundledPluginDir};
   config.user_dir = user_dir;
   config.environment = environment.lookup();
+  config.isolation.mode = test_isolation_mode();
+  // A worker runs one call at a time, and some suites hold 8 calls in flight at once (each
+  // blocked in on_chunk until all have started): give each plugin enough workers for that.
+  config.isolation.workers_per_plugin = 8;
   return config;
 }
 

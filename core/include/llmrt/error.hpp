@@ -25,6 +25,15 @@ enum class ErrorCode {
   // A configured credential source is broken: credentials.json, a file named by an environment
   // variable, a credential command. The message names it.
   credential_source,
+  // Plugin isolation (docs/isolation.md): the plugin's worker process died, hung up or broke the
+  // protocol during the call (the worker is replaced).
+  plugin_crashed,
+  // The plugin crashed too often and is quarantined for a while; retry later.
+  plugin_unavailable,
+  // The call passed its time limit (--call-timeout).
+  timeout,
+  // The call's output passed its size limit (--max-output-bytes).
+  output_too_large,
 };
 
 // The name of a code, eg: "key_missing". For logs and JSON output.

@@ -9,8 +9,10 @@
 #define LLMRT_RUNTIME_HPP
 
 #include <llmrt/error.hpp>
+#include <llmrt/isolation.hpp>
 #include <llmrt/model.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -52,6 +54,9 @@ struct RuntimeConfig {
   // Where the runtime reports errors no caller sees, as one line without a newline, eg: a key
   // version taken out of rotation. Called from any thread. Default: "llmrt: error: ..." on stderr.
   std::function<void(std::string_view line)> error_log;
+  // Where plugin code runs (in this process, or in worker processes) and the limits of workers.
+  // See <llmrt/isolation.hpp> and docs/isolation.md.
+  IsolationConfig isolation;
 };
 
 enum class LoadErrorKind {
@@ -75,12 +80,23 @@ struct LoadError {
       message;  // one line, eg: "this plugin needs a newer llmrt (plugin ABI 3.0, host ABI 2.0)"
 };
 
+// How a plugin in worker processes is doing, when Runtime::plugins() was called.
+struct PluginHealth {
+  std::string state = "ok";  // "ok"; "degraded": a worker crashed within the crash window;
+                             // "quarantined": too many crashes, calls are refused for a while
+  std::size_t crashes = 0;   // worker crashes since it was loaded
+  std::size_t workers = 0;   // worker processes running now
+  std::chrono::seconds retry_after{0};  // when quarantined: how long until it is tried again
+};
+
 struct PluginInfo {
   std::string name;
   std::string version;
   std::string path;
   std::uint32_t abi_version = 0;
   std::vector<std::string> model_ids;
+  IsolationMode isolation = IsolationMode::in_process;
+  PluginHealth health;  // always "ok" in process for in_process plugins
 };
 
 // What `llmrt plugins inspect FILE` shows: the file as the loader sees it.
