@@ -10,6 +10,12 @@ source_dir="$2"
 work="$3"
 shift 3
 extra_args=("$@")
+# The compile flags of the build under test (eg: a sanitizer's), for the builds below that use the
+# compiler alone: an ASan-built libllmrt needs an ASan-built host.
+compiler_flags=""
+for arg in "${extra_args[@]}"; do
+  case "$arg" in -DCMAKE_CXX_FLAGS=*) compiler_flags="${arg#-DCMAKE_CXX_FLAGS=}" ;; esac
+done
 
 rm -rf "$work"
 mkdir -p "$work/user"
@@ -101,7 +107,7 @@ step "pkg-config: a host built with the compiler alone runs with the documented 
 hostflags=$(PKG_CONFIG_PATH="$prefix/$libdir/pkgconfig" pkg-config --cflags --libs llmrt)
 hostlibdir=$(PKG_CONFIG_PATH="$prefix/$libdir/pkgconfig" pkg-config --variable=libdir llmrt)
 # shellcheck disable=SC2086
-c++ "$source_dir/examples/host-app/main.cpp" $hostflags -Wl,-rpath,"$hostlibdir" \
+c++ $compiler_flags "$source_dir/examples/host-app/main.cpp" $hostflags -Wl,-rpath,"$hostlibdir" \
   -o "$work/host_app_pkgconfig"
 out=$("$work/host_app_pkgconfig" echo "Hi pkg-config")
 expect_contains "host_app built with pkg-config" "$out" "Hi pkg-config"

@@ -16,7 +16,7 @@ static llmrt_status token_execute(const llmrt_model* model, const llmrt_prompt* 
 static llmrt_status token_execute_with_key(const llmrt_model* model, const llmrt_prompt* prompt,
                                            const llmrt_credential* key, const llmrt_sink* out) {
   char token[4096];
-  if (LLMRT_CREDENTIAL_HAS(key, session_token)) {
+  if (LLMRT_CREDENTIAL_HAS(key, session_token) && key->session_token.size > 0) {
     assert(key->session_token.size <= sizeof token);     /* the overflow a real plugin would have */
     if (key->session_token.size > sizeof token) abort(); /* also with NDEBUG */
     memcpy(token, key->session_token.data, key->session_token.size);
