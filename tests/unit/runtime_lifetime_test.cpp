@@ -33,7 +33,8 @@ class RuntimeLifetime : public ::testing::Test {
  protected:
   RuntimeConfig config(std::size_t workers = 2) const {
     RuntimeConfig config = test::isolated_config(user_dir_.path(), environment_);
-    config.plugin_paths.push_back(test::kTestPluginDir / "serial.so");
+    // Only what the tests call (see async_completion_test.cpp: unloads on a worker under TSan).
+    config.plugin_paths = {test::kBundledPluginDir / "echo.so", test::kTestPluginDir / "serial.so"};
     config.async_threads = workers;
     return config;
   }
