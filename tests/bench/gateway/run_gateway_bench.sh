@@ -19,6 +19,8 @@
 #   SLOW_TTFB_REQUESTS=20  the same against the upstream's "slow-stream" behaviour; 0 skips it
 #   ACCESS_LOG=1         run the gateway with its access log on (no --quiet), written to a file
 #   KEEP_OUTPUT=DIR      keep wrk's raw output in DIR
+#   ISOLATION=process    the gateway's --isolation (serve's default is process; in_process measures
+#                        the HTTP layer and runtime without the worker hop)
 #
 # Both servers run on 127.0.0.1 ephemeral ports: the bare cpp-httplib server with 64 HTTP threads,
 # TCP_NODELAY, keep-alive max count 100000, backlog SOMAXCONN, 1 MiB body limit, 30 s timeouts; the
@@ -38,6 +40,7 @@ repeat=${REPEAT:-1}
 ttfb_requests=${TTFB_REQUESTS:-200}
 slow_ttfb_requests=${SLOW_TTFB_REQUESTS:-20}
 log_args=(--quiet)
+isolation=${ISOLATION:-process}
 [[ ${ACCESS_LOG:-0} == 1 ]] && log_args=()
 lua=$here/post_chat.lua
 # What post_chat.lua sends (and bare_server.cpp's defaults answer).
@@ -106,7 +109,7 @@ wait_for_port() {
 mkdir "$tmp/user"
 env -u LLMRT_PLUGIN_PATH -u OPENAI_BASE_URL LLMRT_USER_PATH="$tmp/user" \
   "$build_dir/bin/llmrt" serve --port 0 "${log_args[@]}" --threads 2 --max-concurrent 64 \
-  2> "$tmp/gateway.err" &
+  --isolation "$isolation" 2> "$tmp/gateway.err" &
 gateway_pid=$!
 "$build_dir/bin/llmrt_bench_bare_server" --port 0 --threads 64 > "$tmp/bare.out" 2>&1 &
 bare_pid=$!
@@ -131,7 +134,7 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
 echo "== llmrt gateway benchmark"
 echo "machine:  $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(uname -sr)"
 echo "source:   $(git -C "$root" rev-parse --short HEAD 2> /dev/null || echo unknown), build $build_dir"
-echo "gateway:  llmrt serve --port 0 ${log_args[*]:-(access log to a file)} --threads 2 --max-concurrent 64 (127.0.0.1:$gateway_port)"
+echo "gateway:  llmrt serve --port 0 ${log_args[*]:-(access log to a file)} --threads 2 --max-concurrent 64 --isolation $isolation (127.0.0.1:$gateway_port)"
 echo "bare:     llmrt_bench_bare_server --port 0 --threads 64 (127.0.0.1:$bare_port)"
 echo "load:     $(load) (1, 5, 15 min) before the runs"
 echo "request:  ${#body}-byte POST /v1/chat/completions (post_chat.lua), same reply content from both"
