@@ -24,10 +24,10 @@ void AsyncState::finish(const std::shared_ptr<AsyncState>& self, std::optional<R
   }
 }
 
-// No busy wait first: tried (64 and 256 rounds of `pause`), it made prompt_async().get() several
-// times slower on this project's machine (a VM with 2 vCPUs, oversubscribed): the spinner took the
-// core the worker needed. See docs/performance.md.
+// A brief busy wait first: a fast model's result is often there within microseconds, and taking it
+// that way spares the worker a futex wake and the caller a context switch. See docs/performance.md.
 void AsyncState::wait_finished() {
+  if (spin_briefly([&] { return finished.load(std::memory_order_acquire); }, wait_spin)) return;
   std::unique_lock lock(mutex);
   changed.wait(lock, [&] { return finished.load(std::memory_order_relaxed); });
 }

@@ -16,6 +16,8 @@
 #include <optional>
 #include <string>
 
+#include "brief_spin.hpp"
+
 namespace llmrt {
 
 class ModelInstance;
@@ -40,6 +42,7 @@ struct AsyncState {
   std::shared_ptr<ModelInstance> instance;
   std::string text;
   PromptOptions options;
+  SpinPolicy wait_spin;  // how get()/wait() wait for the outcome before they sleep
 
   void push_chunk(std::string_view chunk) {
     {

@@ -29,6 +29,7 @@ AsyncResponse Model::prompt_async(std::string text, PromptOptions options) const
   state->instance = instance_;
   state->text = std::move(text);
   state->options = std::move(options);
+  state->wait_spin = pool->idle_spin();
   if (!state->options.on_chunk) {
     state->options.on_chunk = [raw = state.get()](std::string_view chunk) {
       raw->push_chunk(chunk);

@@ -89,8 +89,9 @@ RuntimeState::RuntimeState(RuntimeConfig given)
                            std::fprintf(stderr, "llmrt: error: %.*s\n",
                                         static_cast<int>(line.size()), line.data());
                          })});
-  pool = std::make_shared<ThreadPool>(worker_count(config.async_threads),
-                                      std::max<std::size_t>(1, config.async_queue_limit));
+  pool = std::make_shared<ThreadPool>(
+      worker_count(config.async_threads), std::max<std::size_t>(1, config.async_queue_limit),
+      SpinPolicy{config.async_idle_spin.limit, config.async_idle_spin.yield});
   if (config.load_bundled_plugins) registry.load_directory(bundled_plugin_dir(), false);
   if (config.use_plugin_path_env) {
     for (const auto& dir : split_path_list(config.environment("LLMRT_PLUGIN_PATH"))) {

@@ -15,6 +15,8 @@
 #include <thread>
 #include <vector>
 
+#include "brief_spin.hpp"
+
 namespace llmrt {
 
 class ThreadPool {
@@ -35,7 +37,8 @@ class ThreadPool {
     std::size_t running = 0;  // started, not finished
   };
 
-  ThreadPool(std::size_t threads, std::size_t queue_limit);
+  // `idle_spin`: how an idle worker waits for a task before it sleeps (at most one at a time).
+  ThreadPool(std::size_t threads, std::size_t queue_limit, SpinPolicy idle_spin = {});
   // shutdown().
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
@@ -53,6 +56,8 @@ class ThreadPool {
   void shutdown();
 
   LaneLoad load(const void* lane_id) const;
+
+  SpinPolicy idle_spin() const;
 
  private:
   struct Shared;

@@ -48,6 +48,18 @@ struct RuntimeConfig {
   std::size_t async_threads = 0;
   // Most prompt_async calls waiting for a worker; more are refused with Error(busy).
   std::size_t async_queue_limit = 1024;
+  // How an idle worker waits for its next call before it sleeps, and how get()/wait() wait for a
+  // result: busy for up to `limit` (0: sleep at once). A call or a result that arrives meanwhile
+  // costs neither thread a system call (prompt_async().get() on a fast model: ~4.5 µs against
+  // ~30 µs without). At most one worker waits this way at a time. `yield`: give the core to
+  // other runnable threads while waiting (sched_yield), for hosts whose own threads need the
+  // cores (llmrt serve's I/O threads); it can add a time slice of any busy process to a lone
+  // call's latency. docs/performance.md ("The async hop") has the measurements.
+  struct IdleSpin {
+    std::chrono::microseconds limit{20};
+    bool yield = false;
+  };
+  IdleSpin async_idle_spin;
   // Seeds the weighted choice among versions of a stored key (docs/keys.md#key-versions), for
   // reproducible tests. Default: a random seed.
   std::optional<std::uint64_t> key_version_seed;
