@@ -1,7 +1,6 @@
 #include "audit_log.hpp"
 
 #include <fcntl.h>
-#include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <llmrt/error.hpp>
@@ -13,6 +12,8 @@
 #include <limits>
 
 #include "safe_file.hpp"
+
+#include "random_ids.hpp"
 
 namespace llmrt::serve {
 namespace {
@@ -114,11 +115,7 @@ std::string rfc3339_utc(std::chrono::system_clock::time_point time) {
 }
 
 std::string make_request_id() {
-  unsigned char random[12];
-  if (RAND_bytes(random, sizeof random) != 1) {
-    throw Error(ErrorCode::io, "OpenSSL's random generator failed");
-  }
-  return "req_" + hex(random, sizeof random);
+  return random_id("req_");
 }
 
 std::string audit_line(const AuditEvent& event) {

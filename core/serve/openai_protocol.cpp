@@ -1,9 +1,9 @@
 #include "openai_protocol.hpp"
 
-#include <openssl/rand.h>
-
 #include <boost/json.hpp>
 #include <chrono>
+
+#include "random_ids.hpp"
 
 namespace llmrt::serve {
 namespace {
@@ -165,16 +165,7 @@ ChatRequest parse_chat_request(std::string_view body) {
 }
 
 CompletionId CompletionId::make(std::string model) {
-  unsigned char random[12];
-  if (RAND_bytes(random, sizeof random) != 1) {
-    for (auto& byte : random) byte = 0;
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id = "chatcmpl-";
-  for (unsigned char byte : random) {
-    id += kHex[byte >> 4];
-    id += kHex[byte & 0x0F];
-  }
+  std::string id = random_id("chatcmpl-");
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   return {std::move(id), std::chrono::duration_cast<std::chrono::seconds>(now).count(),
           std::move(model)};
@@ -201,19 +192,28 @@ json::value usage_json(const std::optional<Usage>& usage) {
   return object;
 }
 
+// Written straight into one string, field by field in the order the tree gave them, rather than
+// built as a JSON tree and serialized: every request pays for it. Strings go through Boost.JSON's
+// serializer (escaping); the rest is fixed text or a number.
 std::string completion_body(const CompletionId& id, std::string_view text,
                             const std::optional<Usage>& usage) {
-  json::object body;
-  body["id"] = id.id;
-  body["object"] = "chat.completion";
-  body["created"] = id.created;
-  body["model"] = id.model;
-  body["choices"] =
-      json::array{json::object{{"index", 0},
-                               {"message", json::object{{"role", "assistant"}, {"content", text}}},
-                               {"finish_reason", "stop"}}};
-  if (usage) body["usage"] = usage_json(usage);
-  return json::serialize(body);
+  std::string body;
+  body.reserve(192 + id.model.size() + text.size() + text.size() / 8);
+  body += R"({"id":)";
+  body += json::serialize(json::string_view(id.id));
+  body += R"(,"object":"chat.completion","created":)";
+  body += std::to_string(id.created);
+  body += R"(,"model":)";
+  body += json::serialize(json::string_view(id.model));
+  body += R"(,"choices":[{"index":0,"message":{"role":"assistant","content":)";
+  body += json::serialize(json::string_view(text.data(), text.size()));
+  body += R"(},"finish_reason":"stop"}])";
+  if (usage) {
+    body += R"(,"usage":)";
+    body += json::serialize(usage_json(usage));
+  }
+  body += '}';
+  return body;
 }
 
 std::string chunk_event(const CompletionId& id, std::string_view content, bool first,

@@ -308,6 +308,31 @@ TEST(HostileClients, IdleKeepAliveConnectionsAreClosedAtTheIdleDeadline) {
   EXPECT_EQ(client.received().rfind("HTTP/1.1 200", 0), 0u) << client.received();
 }
 
+// One timer serves every deadline of a connection, and moving a deadline later leaves it where it
+// is: a deadline that moves earlier must still re-arm it. After one answer the connection waits
+// with the long idle deadline; a second request that trickles its headers must then be cut at the
+// short header deadline, not when the idle one runs out. And a write deadline does not outlive its
+// write: the connection stays open past it while idle.
+TEST(HostileClients, AKeepAliveConnectionsNextRequestIsHeldToTheHeaderDeadline) {
+  ServedGateway gateway([](serve::GatewayConfig& config) {
+    config.header_timeout = 1s;
+    config.idle_timeout = 120s;
+    config.write_timeout = 300ms;
+  });
+  RawClient client(gateway.port());
+  client.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  const std::string first = client.receive_until(
+      [](const std::string& received) { return received.find("}") != std::string::npos; }, kBound);
+  ASSERT_EQ(first.rfind("HTTP/1.1 200", 0), 0u) << first;
+  // Past the write deadline of the first answer, with nothing being written: still open.
+  EXPECT_FALSE(client.closed_within(800ms)) << "closed while idle, well before the idle deadline";
+  client.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: ");
+  EXPECT_TRUE(client.closed_within(kBound)) << "the header deadline was not applied";
+  EXPECT_NE(client.received().find("HTTP/1.1 408", first.size()), std::string::npos)
+      << client.received();
+  expect_still_serving(gateway);
+}
+
 TEST(HostileClients, ConnectionsBeyondThePerAddressLimitAreRefusedAtOnce) {
   ServedGateway gateway([](serve::GatewayConfig& config) { config.max_connections_per_ip = 4; });
   std::vector<std::unique_ptr<RawClient>> held;
