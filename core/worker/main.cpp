@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -31,6 +32,9 @@ using namespace llmrt::isolation;
 constexpr int kSocket = kWorkerSocketFd;
 constexpr int kExitHostGone = 0;
 constexpr int kExitProtocol = 3;
+// How late a cancel frame may be noticed by a plugin that writes or asks should_stop (the host's
+// grace period before it kills a worker that does not stop is far longer).
+constexpr std::chrono::milliseconds kCancelCheckInterval{1};
 
 // The protocol version agreed with the host at load (the usage frame needs 2).
 std::uint32_t agreed_protocol = 1;
@@ -54,24 +58,46 @@ Frame next_frame_or_exit() {
 // host turns should_stop (and write's answer) true.
 struct WorkerSink {
   bool stopped = false;
-  // A call that did not ask to stream gets its output in as few chunk frames as possible (each
-  // frame is a wake-up of the host): writes are gathered up to kMaxChunkSize, and the last ones
-  // travel with the done frame in one send.
+  // A call that did not ask to stream gets its output in as few sends as possible (each send is a
+  // wake-up of the host): writes are gathered into chunks of up to kMaxChunkSize, and whole frames
+  // (chunks, an error, the usage report) wait in `outgoing` until kMaxChunkSize bytes are there or
+  // the call ends, when they travel with the done frame in one send.
   bool gather = false;
   std::string gathered;
+  std::string outgoing;
   bool usage_sent = false;
   std::uint32_t later_usage_reports = 0;
+  // When the host's socket was last looked at for a cancel frame: looking costs a system call, so
+  // writes and should_stop look at most once per kCancelCheckInterval.
+  std::chrono::steady_clock::time_point last_cancel_check{};
+
+  void queue_frame(std::string_view frame) {
+    if (!gather) {
+      send_or_exit(frame);
+      return;
+    }
+    outgoing += frame;
+    if (outgoing.size() >= kMaxChunkSize) send_outgoing();
+  }
+  void send_outgoing() {
+    if (outgoing.empty()) return;
+    send_or_exit(outgoing);
+    outgoing.clear();
+  }
 
   void flush() {
     if (gathered.empty()) return;
     FrameWriter chunk(FrameType::chunk);
     chunk.bytes(gathered);
     gathered.clear();
-    send_or_exit(chunk.finish());
+    queue_frame(chunk.finish());
   }
 
   void check_for_cancel() {
     if (stopped) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_cancel_check < kCancelCheckInterval) return;
+    last_cancel_check = now;
     pollfd fd = {kSocket, POLLIN, 0};
     if (::poll(&fd, 1, 0) <= 0) return;
     const Frame frame = next_frame_or_exit();
@@ -96,7 +122,7 @@ struct WorkerSink {
         const std::size_t part = std::min(size, kMaxChunkSize);
         FrameWriter chunk(FrameType::chunk);
         chunk.bytes({data, part});
-        send_or_exit(chunk.finish());
+        self.queue_frame(chunk.finish());
         data += part;
         size -= part;
       } while (size > 0);
@@ -109,10 +135,11 @@ struct WorkerSink {
   static void error(void* host_data, const char* message, std::size_t size) noexcept {
     if (message == nullptr) return;
     try {
-      static_cast<WorkerSink*>(host_data)->flush();  // output and errors keep their order
+      auto& self = *static_cast<WorkerSink*>(host_data);
+      self.flush();  // output and errors keep their order
       FrameWriter frame(FrameType::error);
       frame.bytes({message, std::min(size, kMaxErrorSize)});
-      send_or_exit(frame.finish());
+      self.queue_frame(frame.finish());
     } catch (...) {
     }
   }
@@ -146,7 +173,7 @@ struct WorkerSink {
       } else {
         frame.u64(0).u64(0).bytes({});
       }
-      send_or_exit(frame.finish());
+      self.queue_frame(frame.finish());
     } catch (...) {
     }
   }
@@ -161,6 +188,7 @@ struct WorkerSink {
 void serve_call(const LoadedPlugin& loaded, Frame& frame) {
   llmrt_status status = LLMRT_FAILED;
   std::string last_output;
+  std::string reply;  // frames the call gathered, then its last chunk and the done frame
   std::uint32_t later_usage_reports = 0;
   {
     FrameReader reader(frame.payload);
@@ -214,10 +242,10 @@ void serve_call(const LoadedPlugin& loaded, Frame& frame) {
                                          expires_at};
     status = loaded.models[index]->call(prompt, has_credential ? &credential : nullptr, sink);
     last_output = std::move(state.gathered);
+    reply = std::move(state.outgoing);
     later_usage_reports = state.later_usage_reports;
   }
   frame.wipe();  // the credential is gone before the host hears the call is done
-  std::string reply;
   if (!last_output.empty()) {
     FrameWriter chunk(FrameType::chunk);
     chunk.bytes(last_output);
