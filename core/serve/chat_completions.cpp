@@ -35,7 +35,8 @@ struct Refusal {
   std::string code;
   std::string message;
   std::string param;
-  std::string outcome;  // for the audit log; empty: `code`
+  std::string outcome;           // for the audit log; empty: `code`
+  long retry_after_seconds = 1;  // a 503's Retry-After
 };
 
 std::string outcome_of(const Refusal& refusal) {
@@ -48,7 +49,10 @@ http::Reply error_reply(const Refusal& refusal, const std::string& request_id) {
   http::Reply reply;
   reply.status = refusal.status;
   reply.headers.emplace_back("X-Request-Id", request_id);
-  if (refusal.status == 503) reply.headers.emplace_back("Retry-After", "1");
+  if (refusal.status == 503) {
+    reply.headers.emplace_back("Retry-After",
+                               std::to_string(std::max(1L, refusal.retry_after_seconds)));
+  }
   reply.body = error_body(valid_utf8(refusal.message), refusal.type, refusal.code, refusal.param);
   return reply;
 }
@@ -73,7 +77,8 @@ Refusal server_side_failure(const GatewayContext& context, const AuditEvent& aud
 // How a failed call is answered. A tenant's call runs with the operator's upstream key, which the
 // tenant knows nothing of: problems with that key are the operator's (told on the warning log),
 // and the tenant gets a message that names neither the key nor where it is stored.
-Refusal refusal_for(const GatewayContext& context, const Error& error, const AuditEvent& audit) {
+Refusal refusal_for_code(const GatewayContext& context, const Error& error,
+                         const AuditEvent& audit) {
   if (audit.tenant) {
     const std::string call = "tenant '" + *audit.tenant + "', model '" + audit.model + "'";
     switch (error.code()) {
@@ -152,6 +157,26 @@ Refusal refusal_for(const GatewayContext& context, const Error& error, const Aud
           error.what(),
           "",
           std::string(to_string(error.code()))};
+}
+
+// How long until the quarantined plugin of `model` is tried again (its health says), at least 1 s.
+long quarantine_seconds_left(const GatewayContext& context, const std::string& model) {
+  for (const PluginInfo& plugin : context.runtime.plugins()) {
+    if (std::find(plugin.model_ids.begin(), plugin.model_ids.end(), model) !=
+        plugin.model_ids.end()) {
+      return std::max<long>(1, static_cast<long>(plugin.health.retry_after.count()));
+    }
+  }
+  return 1;
+}
+
+Refusal refusal_for(const GatewayContext& context, const Error& error, const AuditEvent& audit) {
+  Refusal refusal = refusal_for_code(context, error, audit);
+  // A quarantined plugin says when it is tried again: clients back off that long, not 1 s.
+  if (error.code() == ErrorCode::plugin_unavailable && refusal.status == 503) {
+    refusal.retry_after_seconds = quarantine_seconds_left(context, audit.model);
+  }
+  return refusal;
 }
 
 // The client's key from `Authorization: Bearer KEY`, or nullopt without the header. The header's

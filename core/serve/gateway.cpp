@@ -202,7 +202,20 @@ struct Gateway::State {
 std::string Gateway::State::health_body() const {
   const Admission::Snapshot slots = context.admission.snapshot();
   const http::Counters connections = server.counters();
-  return json::serialize(json::object{{"status", slots.admittable ? "ok" : "saturated"},
+  // Plugins whose workers crashed lately ("degraded") or that are quarantined: operators and
+  // monitors see them here, with what `llmrt plugins` shows.
+  json::array unhealthy;
+  for (const PluginInfo& plugin : context.runtime.plugins()) {
+    if (plugin.health.state == "ok") continue;
+    unhealthy.push_back(json::object{{"name", plugin.name},
+                                     {"state", plugin.health.state},
+                                     {"crashes", plugin.health.crashes},
+                                     {"workers", plugin.health.workers},
+                                     {"retry_after_seconds", plugin.health.retry_after.count()}});
+  }
+  const char* status = !slots.admittable ? "saturated" : unhealthy.empty() ? "ok" : "degraded";
+  return json::serialize(json::object{{"status", status},
+                                      {"unhealthy_plugins", std::move(unhealthy)},
                                       {"models", context.model_options.size()},
                                       {"busy_slots", slots.active},
                                       {"max_concurrent", slots.max_active},

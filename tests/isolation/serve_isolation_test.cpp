@@ -254,7 +254,22 @@ TEST(ServeIsolation, BadPluginCallsGetTheirErrorsWhileSixteenTenantsStreamAndThe
   const Reply quarantined = call("ok");
   EXPECT_EQ(quarantined.status, 503) << quarantined.body;
   EXPECT_EQ(quarantined.error_code(), "plugin_unavailable") << quarantined.body;
-  EXPECT_FALSE(quarantined.retry_after.empty());
+  // The quarantine's own time left, not a fixed second (the crash window is 60 s by default).
+  EXPECT_GT(std::atol(quarantined.retry_after.c_str()), 1) << "'" << quarantined.retry_after << "'";
+  {
+    // Monitors see the quarantined plugin in /healthz.
+    httplib::Client client("127.0.0.1", port);
+    const auto health = client.Get("/healthz");
+    ASSERT_TRUE(health);
+    const json::value body = json::parse(health->body);
+    EXPECT_EQ(body.at("status").as_string(), "degraded") << health->body;
+    bool quarantine_shown = false;
+    for (const auto& plugin : body.at("unhealthy_plugins").as_array()) {
+      quarantine_shown |= plugin.at("state").as_string() == "quarantined" &&
+                          plugin.at("retry_after_seconds").as_int64() > 1;
+    }
+    EXPECT_TRUE(quarantine_shown) << health->body;
+  }
   bad_calls_done = true;
   for (auto& tenant : tenants) tenant.join();
 
