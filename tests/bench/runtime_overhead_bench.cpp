@@ -360,12 +360,25 @@ void BM_RuntimePromptAsync(benchmark::State& state) {
 }
 BENCHMARK(BM_RuntimePromptAsync)->UseRealTime();
 
+// The same with RuntimeConfig::async_idle_spin off: the worker sleeps as soon as it is idle and
+// get() sleeps at once, so every call costs a futex wake each way (the runtime before the spin).
+void BM_RuntimePromptAsyncNoSpin(benchmark::State& state) {
+  llmrt::RuntimeConfig config = isolated_config(g_fixture->empty_dir.path());
+  config.async_idle_spin.limit = std::chrono::microseconds(0);
+  llmrt::Runtime runtime(std::move(config));
+  const llmrt::Model model = runtime.get_model("echo");
+  for (auto _ : state) benchmark::DoNotOptimize(model.prompt_async(std::string(kPrompt)).get());
+}
+BENCHMARK(BM_RuntimePromptAsyncNoSpin)->UseRealTime();
+
 // 10,000 prompt_async calls in flight on a pool of 2 workers (this machine has 2 cores), then every
 // get(): calls_per_s is to be compared with 1e9 / BM_RuntimePrompt's ns (one thread, synchronous).
 constexpr int kInFlight = 10000;
+// Argument: the idle spin in µs (20 is the default; 0 turns it off).
 void BM_RuntimePromptAsyncInFlight(benchmark::State& state) {
   llmrt::RuntimeConfig config = isolated_config(g_fixture->empty_dir.path());
   config.async_threads = 2;
+  config.async_idle_spin.limit = std::chrono::microseconds(state.range(0));
   config.async_queue_limit = kInFlight;
   llmrt::Runtime runtime(std::move(config));
   const llmrt::Model model = runtime.get_model("echo");
@@ -379,7 +392,12 @@ void BM_RuntimePromptAsyncInFlight(benchmark::State& state) {
   state.counters["calls_per_s"] = benchmark::Counter(
       static_cast<double>(state.iterations()) * kInFlight, benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_RuntimePromptAsyncInFlight)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RuntimePromptAsyncInFlight)
+    ->ArgName("spin_us")
+    ->Arg(20)
+    ->Arg(0)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 // No per-call key, no instance key, no environment variable: the key comes from keys.json, which is
 // opened, checked and parsed on every call (no key is cached in memory, on purpose).

@@ -50,11 +50,11 @@ struct RuntimeConfig {
   std::size_t async_queue_limit = 1024;
   // How an idle worker waits for its next call before it sleeps, and how get()/wait() wait for a
   // result: busy for up to `limit` (0: sleep at once). A call or a result that arrives meanwhile
-  // costs neither thread a system call (prompt_async().get() on a fast model: ~4.5 µs against
-  // ~30 µs without). At most one worker waits this way at a time. `yield`: give the core to
-  // other runnable threads while waiting (sched_yield), for hosts whose own threads need the
-  // cores (llmrt serve's I/O threads); it can add a time slice of any busy process to a lone
-  // call's latency. docs/performance.md ("The async hop") has the measurements.
+  // costs neither thread a system call: on otherwise idle cores prompt_async().get() on a fast
+  // model took ~4.5 µs against ~30 µs without. At most one worker waits this way at a time. On
+  // cores kept busy by other processes the spin costs more than it saves (25-69 µs against 7-11
+  // µs measured): set `limit` to 0 there. `yield`: sched_yield between checks, for hosts whose own
+  // threads need the cores (llmrt serve's I/O threads). docs/performance.md has the figures.
   struct IdleSpin {
     std::chrono::microseconds limit{20};
     bool yield = false;

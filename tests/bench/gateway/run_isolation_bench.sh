@@ -8,7 +8,7 @@
 # Settings (environment): DURATION=10 (seconds per wrk run), CONNECTIONS=64, REPEAT=2 (rounds,
 # EXTRA_ARGS (more `llmrt serve` options, eg: "--workers-per-plugin 4"),
 # each: process then in_process, or the other way round). Needs wrk and curl. Both gateways run on
-# 127.0.0.1 ephemeral ports with --threads 64 --max-concurrent 64 --quiet, a fresh user directory,
+# 127.0.0.1 ephemeral ports with --threads 2 (the default) --max-concurrent 64 --quiet, a fresh user directory,
 # no LLMRT_PLUGIN_PATH; each is stopped on exit, whatever the exit.
 set -euo pipefail
 
@@ -37,7 +37,7 @@ run() {  # mode: prints "mode requests/s p50 p99"
   local mode=$1 port=
   mkdir -p "$tmp/user"
   env -u LLMRT_PLUGIN_PATH LLMRT_USER_PATH="$tmp/user" "$build_dir/bin/llmrt" serve --port 0 \
-    --quiet --threads 64 --max-concurrent 64 --isolation "$mode" ${EXTRA_ARGS:-} 2> "$tmp/$mode.err" &
+    --quiet --threads 2 --max-concurrent 64 --isolation "$mode" ${EXTRA_ARGS:-} 2> "$tmp/$mode.err" &
   pid=$!
   for _ in $(seq 100); do
     port=$(sed -n 's|.*http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' "$tmp/$mode.err" | head -n 1)
