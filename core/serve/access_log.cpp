@@ -38,10 +38,12 @@ void AccessLog::write(const AccessRecord& record) {
   std::strftime(time_text, sizeof time_text, "%Y-%m-%dT%H:%M:%SZ", &utc);
   char line[1024];
   const int size = std::snprintf(
-      line, sizeof line, "%s %s %s model=%s status=%d duration_ms=%.2f key=%s stream=%d\n",
-      time_text, field(record.method, 16).c_str(), field(record.path, 200).c_str(),
+      line, sizeof line,
+      "%s %s %s model=%s status=%d duration_ms=%.2f key=%s key_version=%s stream=%d\n", time_text,
+      field(record.method, 16).c_str(), field(record.path, 200).c_str(),
       field(record.model, 128).c_str(), record.status, duration_ms,
-      record.key_fingerprint.empty() ? "-" : record.key_fingerprint.c_str(), record.stream ? 1 : 0);
+      record.key_fingerprint.empty() ? "-" : record.key_fingerprint.c_str(),
+      field(record.key_version, 64).c_str(), record.stream ? 1 : 0);
   if (size <= 0) return;
   std::lock_guard lock(mutex_);
   std::fwrite(line, 1, static_cast<std::size_t>(size) < sizeof line ? size : sizeof line - 1, out_);

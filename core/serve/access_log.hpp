@@ -1,4 +1,5 @@
-// One line per request: time, method, path, model, status, duration, key fingerprint. Never a key.
+// One line per request: time, method, path, model, status, duration, key fingerprint, the label of
+// the stored key version used (docs/keys.md#key-versions). Never a key.
 #ifndef LLMRT_SERVE_ACCESS_LOG_HPP
 #define LLMRT_SERVE_ACCESS_LOG_HPP
 
@@ -17,6 +18,7 @@ struct AccessRecord {
   std::string key_fingerprint;  // "sha256:..." of the client's key, or "-"
   bool stream = false;
   std::chrono::steady_clock::time_point started;
+  std::string key_version;  // the stored key version's label, or empty: "-"
 };
 
 class AccessLog {

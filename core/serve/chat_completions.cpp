@@ -624,6 +624,7 @@ class ChatCall : public std::enable_shared_from_this<ChatCall> {
   // Exactly once per request (after claim()): the access-log line and the audit line.
   void log(int status, std::string outcome) {
     record_.status = status;
+    if (audit_.key_version) record_.key_version = *audit_.key_version;
     context_.access_log.write(record_);
     write_audit(context_, audit_, status, std::move(outcome));
   }

@@ -585,7 +585,7 @@ TEST(GatewaySecrets, AccessLogHasOneLinePerRequestWithFingerprintsAndNeverAKey) 
   EXPECT_EQ(lines.size(), static_cast<std::size_t>(requests)) << log;
   const std::regex shape(
       R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (GET|POST) /\S* model=\S+ status=\d{3} )"
-      R"(duration_ms=\d+(\.\d+)? key=(-|sha256:[0-9a-f]{12}) stream=[01])");
+      R"(duration_ms=\d+(\.\d+)? key=(-|sha256:[0-9a-f]{12}) key_version=\S+ stream=[01])");
   for (const std::string& line : lines) {
     EXPECT_TRUE(std::regex_match(line, shape)) << "access log line: " << line;
   }

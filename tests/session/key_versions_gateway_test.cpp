@@ -87,13 +87,27 @@ TEST_F(KeyVersionsGateway, WithoutStickinessEachCallChoosesAgain) {
   add_pending(gateway);
   const std::string key = issue("acme");
   std::set<std::string> versions;
+  std::map<std::string, std::size_t> served;
   for (int call = 0; call < 40; ++call) {
     const std::string prompt = "c" + std::to_string(call);
     const Reply reply = chat(gateway, key, prompt);
     ASSERT_EQ(reply.status, 200) << reply;
     versions.insert(version_in(reply, prompt, false));
+    ++served[version_in(reply, prompt, false)];
   }
   EXPECT_EQ(versions, (std::set<std::string>{"current", "pending"}));
+
+  // The access log names the version of each call too, as the audit log does.
+  std::map<std::string, std::size_t> logged;
+  const std::regex version_field(R"( key_version=(\S+) )");
+  for (const std::string& line : serve_test::lines_of(gateway.access_log_with(40))) {
+    std::smatch match;
+    if (line.find(" /v1/chat/completions ") != std::string::npos &&
+        std::regex_search(line, match, version_field)) {
+      ++logged[match[1].str()];
+    }
+  }
+  EXPECT_EQ(logged, served) << gateway.access_log_text();
 }
 
 TEST(StickyKeyVersions, RemembersTheFirstVersionPerSessionAndForgetsTheOldestWhenFull) {
