@@ -24,11 +24,11 @@ void note_keys_file_written() noexcept {
 }
 
 KeysFileCache::KeysFileCache(std::filesystem::path path, const KeysFileCaching& settings)
-    : path_(std::move(path)), watch_(path_, settings) {}
+    : path_(std::move(path)), settings_(settings) {}
 
 std::shared_ptr<const KeysDocument> KeysFileCache::current() {
   // Both read before the file is: a change that lands while it is read shows next time.
-  const std::uint64_t generation = watch_.generation();
+  const std::uint64_t generation = watch().generation();
   const std::uint64_t writes = process_writes().load(std::memory_order_acquire);
   std::lock_guard lock(mutex_);
   if (valid_ && generation == seen_generation_ && writes == seen_writes_) return document_;

@@ -39,14 +39,24 @@ class KeysFileCache {
   std::shared_ptr<const KeysDocument> current();
 
   // See KeysFile::catch_up().
-  void catch_up() { watch_.catch_up(); }
+  void catch_up() { watch().catch_up(); }
 
   // True while inotify watches the directory (false: the stat() fallback).
-  bool watching() const { return watch_.watching(); }
+  bool watching() { return watch().watching(); }
 
  private:
+  // Made on first use, so that a runtime whose calls never reach the keys file (a CLI call with
+  // --key) starts no thread and makes no system call for it.
+  KeysFileWatch& watch() {
+    std::call_once(watch_made_,
+                   [this] { watch_ = std::make_unique<KeysFileWatch>(path_, settings_); });
+    return *watch_;
+  }
+
   const std::filesystem::path path_;
-  KeysFileWatch watch_;
+  const KeysFileCaching settings_;
+  std::once_flag watch_made_;
+  std::unique_ptr<KeysFileWatch> watch_;
   std::mutex mutex_;  // guards the members below, and makes reading the file single-flight
   bool valid_ = false;
   std::uint64_t seen_generation_ = 0;
