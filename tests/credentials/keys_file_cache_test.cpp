@@ -118,6 +118,7 @@ class KeysFileCache : public ::testing::TestWithParam<Watch> {
 TEST_P(KeysFileCache, AThousandCallsReadAnUnchangedFileOnce) {
   const std::string key = test::secret("sk-cache-once-0001");
   test::write_file(keys_path(), keys_json(key));
+  catch_up();  // the events of that write are in: from here on the file is unchanged
   const Model model = runtime_->get_model("cred-check");
   const KeysCacheCounters& counters = keys_cache_counters();
   const std::uint64_t reads = counters.file_reads.load();
