@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <system_error>
 
 #include "keys_cache/keys_cache_counters.hpp"
 
@@ -68,8 +69,15 @@ KeysFileWatch::KeysFileWatch(const std::filesystem::path& file, const KeysFileCa
   std::lock_guard lock(mutex_);
   last_ = look();
   if (inotify_ >= 0) {
-    watch_directory();
-    thread_ = std::thread([this] { wait_for_events(); });
+    try {
+      thread_ = std::thread([this] { wait_for_events(); });
+      watch_directory();
+    } catch (const std::system_error&) {
+      // No thread to be had (a thread limit): the stat() fallback needs none.
+      ::close(inotify_);
+      ::close(wake_);
+      inotify_ = wake_ = -1;
+    }
   }
 }
 
