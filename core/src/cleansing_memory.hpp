@@ -48,6 +48,27 @@ class CleansingResource final : public boost::json::memory_resource {
   }
 };
 
+// A Boost.JSON memory resource for material kept for a while (the keys file's parsed contents
+// while the file is unchanged): every block is its own anonymous mapping, locked in RAM with
+// mlock() where the limits allow it (so it is never written to swap), left out of core dumps
+// (MADV_DONTDUMP), and wiped before it is unmapped. Meant as the upstream of a
+// monotonic_resource, which asks for few, large blocks. Thread-safe; never throws on a failed
+// mlock (the block is then merely unlocked: locked() says so), throws std::bad_alloc when the
+// mapping itself fails.
+class LockedResource final : public boost::json::memory_resource {
+ public:
+  // True while every block this resource handed out could be locked.
+  bool locked() const noexcept { return all_locked_; }
+
+ private:
+  void* do_allocate(std::size_t bytes, std::size_t alignment) override;
+  void do_deallocate(void* p, std::size_t bytes, std::size_t alignment) override;
+  bool do_is_equal(const boost::json::memory_resource& other) const noexcept override {
+    return this == &other;
+  }
+  bool all_locked_ = true;  // written only while one thread builds a document
+};
+
 }  // namespace llmrt
 
 #endif  // LLMRT_CLEANSING_MEMORY_HPP

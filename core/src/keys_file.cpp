@@ -1,4 +1,5 @@
-// keys.json: read on demand, parsed in wiped memory, written atomically, never reset when corrupt.
+// keys.json: read on demand (or kept by its cache while unchanged), parsed in wiped memory,
+// written atomically, never reset when corrupt.
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -14,6 +15,8 @@
 
 #include "cleansing_memory.hpp"
 #include "key_versions/versioned_entry.hpp"
+#include "keys_cache/keys_document.hpp"
+#include "keys_cache/keys_file_cache.hpp"
 #include "safe_file.hpp"
 
 namespace llmrt {
@@ -21,91 +24,28 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr std::string_view kNoteName = "// Note";
-constexpr std::string_view kNoteText = "This file stores secret API keys. Do not share it!";
-
-bool is_comment(std::string_view name) {
-  return name.starts_with("//");
-}
-
 std::string quoted(const std::filesystem::path& path) {
   return quoted_path(path);
-}
-
-[[noreturn]] void refuse(const std::filesystem::path& path, const std::string& why) {
-  throw Error(ErrorCode::keys_file,
-              "keys file " + quoted(path) + " " + why + "; it was left unchanged");
-}
-
-// A keys file holds secrets: mode 0600, owned by the caller, a regular file, at most 1 MiB.
-FileRules keys_file_rules() {
-  return {"keys file", ErrorCode::keys_file, true, kMaxKeysFileSize};
 }
 
 std::filesystem::path directory_of(const std::filesystem::path& path) {
   return path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
 }
 
-// The directory holding the keys file must be the caller's and closed to others: whoever can
-// write to it can replace the file.
 void check_directory(const std::filesystem::path& path) {
-  if (path.has_parent_path()) {
-    check_private_directory(path.parent_path(), "the directory of keys file", ErrorCode::keys_file);
-  }
+  check_keys_directory(path);
 }
 
-// The parsed keys file. The resource is declared first so that it outlives the value it holds.
-class KeysDocument {
- public:
-  KeysDocument() = default;
-  KeysDocument(const KeysDocument&) = delete;
-  KeysDocument& operator=(const KeysDocument&) = delete;
+// Reads the file for one read-modify-write; nullptr when it does not exist.
+std::unique_ptr<KeysDocument> load(const std::filesystem::path& path) {
+  return load_keys_document(path, KeysDocument::Memory::wiped);
+}
 
-  json::object& object() { return root_.as_object(); }
-  void parse(const std::filesystem::path& path, std::string_view text) {
-    unsigned char scratch[4096];
-    boost::system::error_code ec;
-    {
-      // The parser keeps partial values on `scratch`: it must be gone (and have freed them
-      // through the wiping resource) before the scratch bytes are wiped.
-      json::parser parser(json::storage_ptr(&resource_), {}, scratch, sizeof scratch);
-      parser.reset(json::storage_ptr(&resource_));
-      parser.write(text.data(), text.size(), ec);
-      if (!ec) root_ = parser.release();
-    }
-    cleanse(scratch, sizeof scratch);
-    if (ec) refuse(path, "is not valid JSON (" + ec.message() + ")");
-    if (!root_.is_object()) refuse(path, "is not a JSON object of names to keys");
-    for (const auto& entry : root_.as_object()) {
-      const std::string name(entry.key());
-      if (is_comment(name)) {
-        if (!entry.value().is_string())
-          refuse(path, "has a value for 'comment' that is not a string");
-        continue;
-      }
-      const std::string problem = key_versions::problem_with(entry.value());
-      if (!problem.empty()) refuse(path, "has a value for '" + name + "' that " + problem);
-    }
-  }
-  void start_empty() {
-    root_ = json::object(json::storage_ptr(&resource_));
-    root_.as_object()[kNoteName] = kNoteText;
-  }
-
- private:
-  CleansingResource resource_;
-  // In the wiping resource too, so that release() moves into it rather than copying elsewhere.
-  json::value root_ = json::value(json::storage_ptr(&resource_));
-};
-
-// Reads the file into `document`. Returns false when the file does not exist.
-bool load(const std::filesystem::path& path, KeysDocument& document) {
-  check_directory(path);
-  std::optional<SafeFile> file = SafeFile::open(path, keys_file_rules());
-  if (!file) return false;
-  const SecretString text = file->read();
-  document.parse(path, std::string_view(text.data(), text.size()));
-  return true;
+// A document for a file that does not exist yet.
+std::unique_ptr<KeysDocument> empty_document() {
+  auto document = std::make_unique<KeysDocument>(KeysDocument::Memory::wiped);
+  document->start_empty();
+  return document;
 }
 
 // An exclusive lock on "<keys file>.lock" beside the keys file (like git's index.lock), held
@@ -219,6 +159,7 @@ void store(const std::filesystem::path& path, KeysDocument& document) {
     throw Error(ErrorCode::keys_file,
                 "cannot replace keys file " + quoted(path) + ": " + std::strerror(saved));
   }
+  note_keys_file_written();  // every cache of this process reads it again on its next call
   const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd >= 0) {
     ::fsync(dir_fd);  // make the rename itself durable
@@ -237,13 +178,13 @@ bool update(const std::filesystem::path& path, bool create, Change&& change) {
   }
   check_directory(path);
   const UpdateLock lock(path);
-  KeysDocument document;
-  if (!load(path, document)) {
+  std::unique_ptr<KeysDocument> document = load(path);
+  if (!document) {
     if (!create) return change(nullptr);
-    document.start_empty();
+    document = empty_document();
   }
-  if (!change(&document)) return false;
-  store(path, document);
+  if (!change(document.get())) return false;
+  store(path, *document);
   return true;
 }
 
@@ -266,11 +207,28 @@ void validate_key_name(std::string_view name) {
   }
 }
 
+KeysFile::KeysFile(std::filesystem::path path, const KeysFileCaching& caching)
+    : path_(std::move(path)),
+      cache_(caching.enabled ? std::make_shared<KeysFileCache>(path_, caching) : nullptr) {}
+
+std::shared_ptr<const KeysDocument> KeysFile::document() const {
+  if (cache_) return cache_->current();
+  return load(path_);
+}
+
+void KeysFile::catch_up() const {
+  if (cache_) cache_->catch_up();
+}
+
+bool KeysFile::watched_by_inotify() const {
+  return cache_ && cache_->watching();
+}
+
 std::optional<Key> KeysFile::get(std::string_view name) const {
-  KeysDocument document;
-  if (!load(path_, document)) return std::nullopt;
-  const json::value* value = document.object().if_contains(name);
-  if (value == nullptr || is_comment(name)) return std::nullopt;
+  const std::shared_ptr<const KeysDocument> document = this->document();
+  if (!document) return std::nullopt;
+  const json::value* value = document->object().if_contains(name);
+  if (value == nullptr || is_keys_comment(name)) return std::nullopt;
   if (const json::array* versions = key_versions::versions_of(*value)) {
     for (const json::value& version : *versions) {
       const json::object& fields = version.as_object();
@@ -285,11 +243,11 @@ std::optional<Key> KeysFile::get(std::string_view name) const {
 }
 
 std::vector<StoredKeyVersion> KeysFile::versions(std::string_view name) const {
-  KeysDocument document;
+  const std::shared_ptr<const KeysDocument> document = this->document();
   std::vector<StoredKeyVersion> result;
-  if (!load(path_, document)) return result;
-  const json::value* value = document.object().if_contains(name);
-  if (value == nullptr || is_comment(name)) return result;
+  if (!document) return result;
+  const json::value* value = document->object().if_contains(name);
+  if (value == nullptr || is_keys_comment(name)) return result;
   const json::array* versions = key_versions::versions_of(*value);
   if (versions == nullptr) {
     const json::string& stored = value->as_string();
@@ -313,11 +271,11 @@ std::vector<StoredKeyVersion> KeysFile::versions(std::string_view name) const {
 }
 
 std::vector<std::string> KeysFile::names() const {
-  KeysDocument document;
+  const std::shared_ptr<const KeysDocument> document = this->document();
   std::vector<std::string> names;
-  if (!load(path_, document)) return names;
-  for (const auto& entry : document.object()) {
-    if (!is_comment(entry.key())) names.emplace_back(entry.key());
+  if (!document) return names;
+  for (const auto& entry : document->object()) {
+    if (!is_keys_comment(entry.key())) names.emplace_back(entry.key());
   }
   std::sort(names.begin(), names.end());
   return names;
@@ -329,8 +287,9 @@ void KeysFile::set(std::string_view name, const Key& key) const {
   ensure_private_directory(directory_of(path_));
   check_directory(path_);
   const UpdateLock lock(path_);
-  KeysDocument document;
-  if (!load(path_, document)) document.start_empty();
+  std::unique_ptr<KeysDocument> loaded = load(path_);
+  if (!loaded) loaded = empty_document();
+  KeysDocument& document = *loaded;
   json::value* entry = document.object().if_contains(name);
   if (entry != nullptr && entry->is_object()) {
     // A name with versions keeps them: the plain `keys set` replaces the current version's key.
@@ -350,10 +309,10 @@ bool KeysFile::remove(std::string_view name) const {
   if (!std::filesystem::exists(std::filesystem::symlink_status(path_, ignored))) return false;
   check_directory(path_);
   const UpdateLock lock(path_);
-  KeysDocument document;
-  if (!load(path_, document)) return false;
-  if (document.object().erase(name) == 0) return false;
-  store(path_, document);
+  std::unique_ptr<KeysDocument> document = load(path_);
+  if (!document) return false;
+  if (document->object().erase(name) == 0) return false;
+  store(path_, *document);
   return true;
 }
 
@@ -409,7 +368,7 @@ void KeysFile::promote(std::string_view name, std::string_view label) const {
   key_versions::validate_label(label);
   update(path_, false, [&](KeysDocument* document) -> bool {
     json::value* entry = document ? document->object().if_contains(name) : nullptr;
-    if (entry == nullptr || is_comment(name)) throw no_version(path_, name, label);
+    if (entry == nullptr || is_keys_comment(name)) throw no_version(path_, name, label);
     if (label == key_versions::kCurrent) {
       if (entry->is_string() ||
           key_versions::find_version(entry->as_object().at("versions").as_array(), label))
@@ -449,7 +408,7 @@ void KeysFile::set_weight(std::string_view name, std::string_view label,
   key_versions::checked_weight(weight);
   update(path_, false, [&](KeysDocument* document) {
     json::value* entry = document ? document->object().if_contains(name) : nullptr;
-    if (entry == nullptr || is_comment(name)) throw no_version(path_, name, label);
+    if (entry == nullptr || is_keys_comment(name)) throw no_version(path_, name, label);
     if (entry->is_string() && label != key_versions::kCurrent) throw no_version(path_, name, label);
     json::array& versions = key_versions::make_versioned(*entry);
     json::object* version = key_versions::find_version(versions, label);
@@ -464,7 +423,7 @@ bool KeysFile::remove_version(std::string_view name, std::string_view label) con
   key_versions::validate_label(label);
   return update(path_, false, [&](KeysDocument* document) {
     json::value* entry = document ? document->object().if_contains(name) : nullptr;
-    if (entry == nullptr || is_comment(name)) return false;
+    if (entry == nullptr || is_keys_comment(name)) return false;
     const std::size_t count =
         entry->is_string() ? 1 : entry->as_object().at("versions").as_array().size();
     if (entry->is_string()) {

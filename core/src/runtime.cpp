@@ -81,7 +81,7 @@ RuntimeState::RuntimeState(RuntimeConfig given)
   // credentials.json is read once, here; a file that cannot be used does not stop the runtime: its
   // error is thrown by the calls that need it (see docs/keys.md#credentialsjson).
   context = std::make_shared<CallContext>(CallContext{
-      config.environment, KeysFile(user_dir / "keys.json"),
+      config.environment, KeysFile(user_dir / "keys.json", config.keys_file_caching),
       credentials::CredentialSources::load(user_dir / "credentials.json"),
       std::make_shared<key_versions::VersionDraw>(config.key_version_seed),
       config.error_log ? config.error_log
@@ -151,6 +151,10 @@ const std::filesystem::path& Runtime::user_dir() const {
 
 std::filesystem::path Runtime::keys_file_path() const {
   return state_->context->keys_file.path();
+}
+
+const KeysFile& Runtime::keys_file() const {
+  return state_->context->keys_file;
 }
 
 std::filesystem::path Runtime::credentials_file_path() const {

@@ -126,8 +126,9 @@ struct DirectLegacyEcho {
 
 // ---- The runtime, isolated from the user's environment and ~/.config ---------------------------
 
-llmrt::RuntimeConfig isolated_config(const fs::path& user_dir) {
+llmrt::RuntimeConfig isolated_config(const fs::path& user_dir, bool cache_keys_file = true) {
   llmrt::RuntimeConfig config;
+  config.keys_file_caching.enabled = cache_keys_file;
   config.load_bundled_plugins = false;
   config.use_plugin_path_env = false;
   config.load_user_plugins = false;
@@ -162,11 +163,16 @@ struct Fixture {
   llmrt::Runtime runtime{isolated_config(empty_dir.path())};
   llmrt::Runtime keyed_runtime{isolated_config(with_keys_file(keyed_dir.path()))};
   llmrt::Runtime home_depth_runtime{isolated_config(home_depth_dir)};
+  // The same two without the keys file cache: what every call did before issue 13.
+  llmrt::Runtime uncached_runtime{isolated_config(empty_dir.path(), false)};
+  llmrt::Runtime uncached_keyed_runtime{isolated_config(keyed_dir.path(), false)};
 
   llmrt::Model echo = runtime.get_model("echo");
   llmrt::Model legacy_echo = runtime.get_model("legacy-echo");
   llmrt::Model file_keyed_echo = keyed_runtime.get_model("echo");
   llmrt::Model home_depth_echo = home_depth_runtime.get_model("echo");
+  llmrt::Model uncached_echo = uncached_runtime.get_model("echo");
+  llmrt::Model uncached_file_keyed_echo = uncached_keyed_runtime.get_model("echo");
   llmrt::Model instance_keyed_echo =
       runtime.create_model("echo", llmrt::ModelSettings{.key = llmrt::Key(kInstanceKey)});
 };
@@ -302,7 +308,7 @@ BENCHMARK(BM_DirectLegacyV1Call);
 // ---- Through the runtime ------------------------------------------------------------------------
 
 // model.prompt("Hello") on the shared echo model, no key anywhere: resolution falls through to the
-// keys file, which does not exist (one lstat per call).
+// keys file, which does not exist (the cache remembers that: no system call per call).
 void BM_RuntimePrompt(benchmark::State& state) {
   const double ns = timed_loop(state, "BM_RuntimePrompt", runtime_prompt);
   report_overhead(state, ns, "BM_DirectPluginCall");
@@ -399,8 +405,8 @@ BENCHMARK(BM_RuntimePromptAsyncInFlight)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
-// No per-call key, no instance key, no environment variable: the key comes from keys.json, which is
-// opened, checked and parsed on every call (no key is cached in memory, on purpose).
+// No per-call key, no instance key, no environment variable: the key comes from keys.json, parsed
+// once and kept by the runtime's keys file cache while the file is unchanged.
 void BM_KeysFileLookup(benchmark::State& state) {
   const llmrt::Model& model = g_fixture->file_keyed_echo;
   const double ns = timed_loop(state, "BM_KeysFileLookup",
@@ -410,10 +416,31 @@ void BM_KeysFileLookup(benchmark::State& state) {
 }
 BENCHMARK(BM_KeysFileLookup);
 
+// BM_KeysFileLookup with keys_file_caching.enabled = false: keys.json is opened, checked and
+// parsed on every call, as before issue 13.
+void BM_KeysFileLookupUncached(benchmark::State& state) {
+  const llmrt::Model& model = g_fixture->uncached_file_keyed_echo;
+  const double ns = timed_loop(state, "BM_KeysFileLookupUncached",
+                               [&] { benchmark::DoNotOptimize(model.prompt(kPrompt)); });
+  report_overhead(state, ns, "BM_DirectPluginCallWithKey");
+  report_vs_prompt(state, ns);
+}
+BENCHMARK(BM_KeysFileLookupUncached);
+
+// BM_RuntimePrompt with keys_file_caching.enabled = false: one lstat of the missing keys.json per
+// call, as before issue 13.
+void BM_RuntimePromptUncachedKeysFile(benchmark::State& state) {
+  const llmrt::Model& model = g_fixture->uncached_echo;
+  const double ns = timed_loop(state, "BM_RuntimePromptUncachedKeysFile",
+                               [&] { benchmark::DoNotOptimize(model.prompt(kPrompt)); });
+  report_overhead(state, ns, "BM_DirectPluginCall");
+}
+BENCHMARK(BM_RuntimePromptUncachedKeysFile);
+
 // ---- Component costs: pieces of the runtime's per-call work, timed alone ------------------------
 
 // The one system call the no-key path makes: lstat of a keys.json that does not exist (the key
-// resolution falls through to the keys file, which is read on every call).
+// resolution fell through to the keys file, which was read on every call before its cache).
 void lstat_loop(benchmark::State& state, const std::string& name, const fs::path& dir) {
   const std::string path = (dir / "keys.json").string();
   timed_loop(state, name, [&] {
@@ -481,6 +508,10 @@ void check_paths(Fixture& f) {
   expect(async.text == kPrompt, "runtime, async");
   const llmrt::Response stored = f.file_keyed_echo.prompt(kPrompt);
   expect(stored.key_source == llmrt::KeySource::keys_file, "runtime, keys file");
+  expect(f.uncached_file_keyed_echo.prompt(kPrompt).key_fingerprint == stored.key_fingerprint,
+         "runtime, keys file without its cache");
+  expect(f.uncached_echo.prompt(kPrompt).key_source == llmrt::KeySource::none,
+         "runtime, no key, without the keys file cache");
   expect(per_call.text.substr(0, per_call.text.find("key-")) ==
              stored.text.substr(0, stored.text.find("key-")),
          "keyed answers have the same shape");

@@ -191,6 +191,8 @@ TEST(GatewayServerSideFailure, DetailsGoToTheOperatorNotTheClient) {
       out << "{\"echo\": \"sk-broken";  // cut short
     }
     ::chmod(keys_path.c_str(), 0600);
+    // Written behind the runtime's back: make sure its keys file cache has been told.
+    gateway.runtime().keys_file().catch_up();
     for (const bool stream : {false, true}) {
       const Reply reply = post_chat(*client, chat_body("echo", "no key sent", stream));
       ASSERT_EQ(reply.status, 500) << reply;

@@ -7,8 +7,10 @@
 
 #include <llmrt/key.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +20,21 @@ namespace llmrt {
 
 // The largest keys file llmrt reads (1 MiB: thousands of keys of the longest kind).
 inline constexpr std::size_t kMaxKeysFileSize = 1024 * 1024;
+
+// Whether a KeysFile keeps the file's parsed contents between calls, and how it notices changes
+// (docs/keys.md#how-a-change-is-noticed). A Runtime's keys file is cached (RuntimeConfig).
+struct KeysFileCaching {
+  bool enabled = true;  // false: every read opens, checks and parses the file
+  // Watch the directory with inotify where the system allows it; false: always the stat()
+  // fallback below.
+  bool use_inotify = true;
+  // Without inotify: at most one lstat() of the directory and of the file per interval, so a
+  // change made by another process is seen at most this long after it lands (0: every call).
+  std::chrono::milliseconds check_interval{100};
+};
+
+class KeysFileCache;
+class KeysDocument;
 
 // One version of a stored key. The plain form {"name": "key"} is one version labelled "current"
 // with no weight and no added time.
@@ -29,8 +46,10 @@ struct StoredKeyVersion {
   Key key;
 };
 
-// Reads and writes one keys file. Holds no keys itself: every read opens the file, takes what it
-// needs, and wipes the rest (the file contents and the parsed JSON live in wiped memory).
+// Reads and writes one keys file. Made with KeysFileCaching, it parses the file once and keeps its
+// contents, in locked, wiped memory, until the file changes (copies share that cache); made with
+// a path alone, it holds no keys: every read opens the file, takes what it needs and wipes the
+// rest. Every write by this process makes every cache of this process read its file again.
 //
 // Safety rules (each refusal is Error(keys_file) naming the file, and the file is never changed):
 //  - refused if it is a symbolic link or not a regular file (opened with O_NOFOLLOW|O_NONBLOCK,
@@ -47,11 +66,25 @@ struct StoredKeyVersion {
 // Threading and processes: set() and remove() hold an exclusive flock() on "<file>.lock" beside it
 // from the read to the rename, so concurrent writers (threads or processes) never lose each
 // other's entries; readers take no lock and always see a whole file (the rename is atomic).
+// A cached KeysFile may be used from any thread.
 class KeysFile {
  public:
   explicit KeysFile(std::filesystem::path path) : path_(std::move(path)) {}
+  // Cached as `caching` says. The cache's watch thread (inotify) lives as long as the last copy.
+  KeysFile(std::filesystem::path path, const KeysFileCaching& caching);
 
   const std::filesystem::path& path() const { return path_; }
+
+  // Cached only: makes sure that the next read sees every change the system has reported so far,
+  // eg: right after running `llmrt keys set` in another process. With inotify, waits (at most
+  // 2 s) for the watch thread to take in the events already queued; with the stat() fallback,
+  // makes the next read check at once. Changes made through any KeysFile of this process need
+  // no catch_up(). Costs a poll(): for a host that must be sure, not for every call.
+  void catch_up() const;
+
+  // Cached only: true while inotify watches the file's directory (false: not cached, or the
+  // stat() fallback).
+  bool watched_by_inotify() const;
 
   // The key stored under `name` (its current version), or nullopt when the file or the entry does
   // not exist.
@@ -89,7 +122,11 @@ class KeysFile {
   bool remove(std::string_view name) const;
 
  private:
+  // The file's contents now (nullptr: no file), from the cache or read now.
+  std::shared_ptr<const KeysDocument> document() const;
+
   std::filesystem::path path_;
+  std::shared_ptr<KeysFileCache> cache_;  // null: not cached
 };
 
 // Throws Error(usage) unless `name` is 1..128 characters of [A-Za-z0-9._-].

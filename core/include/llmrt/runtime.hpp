@@ -10,6 +10,7 @@
 
 #include <llmrt/error.hpp>
 #include <llmrt/isolation.hpp>
+#include <llmrt/keys_file.hpp>
 #include <llmrt/model.hpp>
 
 #include <chrono>
@@ -69,6 +70,9 @@ struct RuntimeConfig {
   // Where plugin code runs (in this process, or in worker processes) and the limits of workers.
   // See <llmrt/isolation.hpp> and docs/isolation.md.
   IsolationConfig isolation;
+  // keys.json is parsed once and kept (in locked, wiped memory) until it changes; how a change is
+  // noticed (inotify, else a stat() at most every check_interval). See docs/keys.md.
+  KeysFileCaching keys_file_caching;
 };
 
 enum class LoadErrorKind {
@@ -160,6 +164,9 @@ class Runtime {
 
   const std::filesystem::path& user_dir() const;
   std::filesystem::path keys_file_path() const;
+  // The runtime's keys file, with its cache (RuntimeConfig::keys_file_caching): what calls read.
+  // Writing through it (or any KeysFile of this process) is seen by the next call.
+  const KeysFile& keys_file() const;
   // credentials.json in the user directory: the order of the key sources per key name (read when
   // the Runtime was made; see docs/keys.md#credentialsjson).
   std::filesystem::path credentials_file_path() const;
