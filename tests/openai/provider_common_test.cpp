@@ -1,11 +1,19 @@
-// plugins/common on its own: which proxy a request uses (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), and
-// the network fields of a models file (headers, ca_file, max_connections).
+// plugins/common on its own: which proxy a request uses (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), the
+// network fields of a models file (headers, ca_file, max_connections), and the checks of a call's
+// options both plugins use.
+#include <llmrt/sdk.hpp>
+
 #include <gtest/gtest.h>
+
+#include <boost/json.hpp>
 
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
+#include "call_options.hpp"
 #include "connection_pool.hpp"
 #include "models_file.hpp"
 
@@ -102,6 +110,60 @@ TEST(ModelsFileNetworkFields, HeadersThePluginSetsItselfAreRefused) {
   EXPECT_THROW(parse_models_file(R"([{"id": "m", "headers": {"X-A": "line\nbreak"}}])", base, "f",
                                  kTestProvider),
                ConfigError);
+}
+
+// The message integer_option refuses `json` with ("" when it takes it).
+std::string integer_refusal(std::string_view json, WholeDoubles whole_doubles) {
+  try {
+    integer_option(boost::json::parse(json), "n", 1, 100, whole_doubles);
+  } catch (const sdk::Error& error) {
+    EXPECT_EQ(error.status(), LLMRT_BAD_REQUEST);
+    return error.what();
+  }
+  return "";
+}
+
+// The two plugins' rules for integers written as doubles, side by side: the same up to 9e15, then
+// openai's says "an integer" where anthropic's range-checks.
+TEST(CallOptions, EachPluginKeepsItsRuleForWholeDoubles) {
+  for (const WholeDoubles rule : {WholeDoubles::kBelow9e15, WholeDoubles::kInInt64}) {
+    EXPECT_EQ(integer_option(boost::json::parse("7"), "n", 1, 100, rule), 7);
+    EXPECT_EQ(integer_option(boost::json::parse("7.0"), "n", 1, 100, rule), 7);
+    EXPECT_EQ(integer_refusal("101", rule), "option 'n' must be an integer from 1 to 100");
+    EXPECT_EQ(integer_refusal("1e15", rule), "option 'n' must be an integer from 1 to 100");
+    EXPECT_EQ(integer_refusal("7.5", rule), "option 'n' must be an integer");
+    EXPECT_EQ(integer_refusal("\"7\"", rule), "option 'n' must be an integer");
+    EXPECT_EQ(integer_refusal("1e19", rule), "option 'n' must be an integer");
+  }
+  EXPECT_EQ(integer_refusal("1e16", WholeDoubles::kBelow9e15), "option 'n' must be an integer");
+  EXPECT_EQ(integer_refusal("1e16", WholeDoubles::kInInt64),
+            "option 'n' must be an integer from 1 to 100");
+}
+
+TEST(CallOptions, EachOptionIsHandedOverAndUnknownOnesAreNamed) {
+  std::vector<std::string> seen;
+  TransportOptions transport;
+  for_each_option(R"({"a":1,"connect_timeout_ms":5,"max_retries":0,"read_timeout_ms":7})",
+                  [&](std::string_view name, boost::json::value& value) {
+                    seen.emplace_back(name);
+                    return name == "a" ||
+                           take_transport_option(name, value, WholeDoubles::kInInt64, transport);
+                  });
+  EXPECT_EQ(seen, (std::vector<std::string>{"a", "connect_timeout_ms", "max_retries",
+                                            "read_timeout_ms"}));
+  EXPECT_EQ(transport.connect_timeout.count(), 5);
+  EXPECT_EQ(transport.read_timeout.count(), 7);
+  EXPECT_EQ(transport.max_retries, 0);
+  const auto knows_nothing = [](std::string_view, boost::json::value&) { return false; };
+  for_each_option("", knows_nothing);  // no options: nothing to hand over
+  try {
+    for_each_option(R"({"b":1})", knows_nothing);
+    ADD_FAILURE() << "an unknown option was taken";
+  } catch (const sdk::Error& error) {
+    EXPECT_EQ(error.status(), LLMRT_BAD_REQUEST);
+    EXPECT_STREQ(error.what(), "unknown option 'b'");
+  }
+  EXPECT_THROW(for_each_option("[1]", knows_nothing), sdk::Error);
 }
 
 }  // namespace
