@@ -33,13 +33,6 @@ std::string_view string_at(const json::object* object, std::string_view name) {
                                                 : std::string_view();
 }
 
-bool is_event_stream(std::string_view content_type) {
-  std::string lower(content_type.substr(0, 17));
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; });
-  return lower == "text/event-stream";
-}
-
 // The answer being received, on the calling thread (provider::perform).
 class MessagesReader final : public provider::AttemptReader {
  public:
@@ -53,7 +46,8 @@ class MessagesReader final : public provider::AttemptReader {
 
   void on_response(const httplib::Response& response) override {
     status_ = response.status;
-    sse_ = success() && call_.stream && is_event_stream(response.get_header_value("Content-Type"));
+    sse_ = success() && call_.stream &&
+           provider::is_event_stream(response.get_header_value("Content-Type"));
   }
 
   bool on_data(std::string_view bytes) noexcept override {

@@ -25,16 +25,6 @@ using provider::throw_http_error;
 constexpr std::size_t kMaxErrorBody = 64u << 10;
 constexpr std::size_t kMaxBody = 64u << 20;
 
-bool starts_with_nocase(std::string_view text, std::string_view lower_prefix) {
-  if (text.size() < lower_prefix.size()) return false;
-  for (std::size_t i = 0; i < lower_prefix.size(); ++i) {
-    char c = text[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != lower_prefix[i]) return false;
-  }
-  return true;
-}
-
 const json::object* object_at(const json::object& object, std::string_view name) {
   const json::value* value = object.if_contains(name);
   return value != nullptr && value->is_object() ? &value->as_object() : nullptr;
@@ -69,7 +59,7 @@ class ResponseReader final : public provider::AttemptReader {
   void on_response(const httplib::Response& response) override {
     status_ = response.status;
     sse_ = success() && call_.stream &&
-           starts_with_nocase(response.get_header_value("Content-Type"), "text/event-stream");
+           provider::is_event_stream(response.get_header_value("Content-Type"));
   }
 
   // Every exception is kept for finish(): a failed attempt may be retried.
