@@ -395,4 +395,34 @@ std::optional<std::string> read_models_file(std::string_view user_dir, std::stri
   return text.str();
 }
 
+std::vector<ModelConfig> known_models(const ProviderModels& provider, const BaseUrl& base) {
+  std::vector<ModelConfig> models;
+  for (const KnownModel& known : provider.known) {
+    ModelConfig model;
+    model.id = known.id;
+    model.display_name = known.display_name;
+    model.upstream_model = known.id;
+    model.base = base;
+    model.accepts_key = true;
+    model.requires_key = true;
+    model.key_name = provider.file.key_name;
+    model.key_env_var = provider.file.key_env_var;
+    models.push_back(std::move(model));
+  }
+  return models;
+}
+
+std::vector<ModelConfig> load_models(std::string_view user_dir, const char* base_url_env,
+                                     const ProviderModels& provider) {
+  const bool from_env = base_url_env != nullptr && *base_url_env != '\0';
+  const BaseUrl base =
+      parse_base_url(from_env ? std::string_view(base_url_env) : provider.default_base_url,
+                     from_env ? provider.base_url_env_var : "the default");
+  std::vector<ModelConfig> models = known_models(provider, base);
+  const std::optional<std::string> text = read_models_file(user_dir, provider.file.file_name);
+  if (!text) return models;
+  const std::string file = (std::filesystem::path(user_dir) / provider.file.file_name).string();
+  return merge_models(std::move(models), parse_models_file(*text, base, file, provider.file));
+}
+
 }  // namespace llmrt::provider
