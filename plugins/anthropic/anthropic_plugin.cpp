@@ -51,9 +51,7 @@ class AnthropicModel final : public llmrt::sdk::DynamicModel {
                                                  prompt.stream, conversation.system(), history);
     call.stream = prompt.stream;
     call.key = key;
-    call.connect_timeout = options.connect_timeout;
-    call.read_timeout = options.read_timeout;
-    call.max_retries = options.max_retries;
+    static_cast<llmrt::provider::TransportOptions&>(call) = options;  // timeouts and retries
     llmrt::anthropic::send_messages(config_, call, out);
   }
 

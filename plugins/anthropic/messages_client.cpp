@@ -228,19 +228,10 @@ class MessagesReader final : public provider::AttemptReader {
 void send_messages(const ModelConfig& model, const MessagesCall& call, sdk::Output& out) {
   if (out.stop_requested()) return;
 
-  provider::HttpRequest request;
-  request.endpoint.base = model.base;
-  request.endpoint.proxy = provider::proxy_from_environment(model.base);
-  request.endpoint.ca_file = model.ca_file;
-  request.endpoint.max_connections = model.max_connections;
-  request.path = model.base.path_prefix + "/v1/messages";
-  request.connect_timeout = call.connect_timeout;
-  request.read_timeout = call.read_timeout;
-  request.max_retries = call.max_retries;
+  provider::HttpRequest request = provider::model_request(model, "/v1/messages", call);
   request.key = call.key;
   request.body = call.body;
   request.stream = call.stream;
-  for (const auto& [name, value] : model.headers) request.headers.emplace(name, value);
   request.headers.emplace("content-type", "application/json");
   request.headers.emplace("accept", call.stream ? "text/event-stream" : "application/json");
   request.headers.emplace("anthropic-version", std::string(kApiVersion));

@@ -377,6 +377,21 @@ void throw_transport_failure(const BaseUrl& base, const std::string& url,
   }
 }
 
+HttpRequest model_request(const ModelConfig& model, std::string_view api_path,
+                          const TransportOptions& transport) {
+  HttpRequest request;
+  request.endpoint.base = model.base;
+  request.endpoint.proxy = proxy_from_environment(model.base);
+  request.endpoint.ca_file = model.ca_file;
+  request.endpoint.max_connections = model.max_connections;
+  request.path = model.base.path_prefix + std::string(api_path);
+  request.connect_timeout = transport.connect_timeout;
+  request.read_timeout = transport.read_timeout;
+  request.max_retries = transport.max_retries;
+  for (const auto& [name, value] : model.headers) request.headers.emplace(name, value);
+  return request;
+}
+
 void perform(HttpRequest& request,
              const std::function<std::unique_ptr<AttemptReader>()>& make_reader, sdk::Output& out) {
   httplib::Request http;

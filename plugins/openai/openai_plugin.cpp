@@ -54,9 +54,7 @@ class OpenAiModel final : public llmrt::sdk::DynamicModel {
     call.key = key;
     call.session_token = session_token;
     call.upstream_model = config_.upstream_model;
-    call.connect_timeout = options.connect_timeout;
-    call.read_timeout = options.read_timeout;
-    call.max_retries = options.max_retries;
+    static_cast<llmrt::provider::TransportOptions&>(call) = options;  // timeouts and retries
     llmrt::openai::send_chat(config_, call, out);
   }
 

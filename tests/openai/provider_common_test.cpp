@@ -15,6 +15,7 @@
 
 #include "call_options.hpp"
 #include "connection_pool.hpp"
+#include "http_call.hpp"
 #include "models_file.hpp"
 
 namespace llmrt::provider {
@@ -75,6 +76,36 @@ TEST_F(ProxyEnvironment, UnusableProxyIsAConfigErrorThatHidesThePassword) {
   } catch (const ConfigError& error) {
     EXPECT_EQ(std::string(error.what()).find("hunter2"), std::string::npos) << error.what();
   }
+}
+
+// Both plugins start their requests here: the model's endpoint (with the proxy the environment
+// names for it), the API path after the base's prefix, the call's timeouts, the model's headers.
+TEST_F(ProxyEnvironment, ModelRequestCarriesTheModelsEndpointPathTimeoutsAndHeaders) {
+  ::setenv("HTTPS_PROXY", "http://proxy.internal:3128", 1);
+  ModelConfig model;
+  model.base = parse_base_url("https://llm.example.com/openai/v1", "test");
+  model.ca_file = "/etc/ssl/corp.pem";
+  model.max_connections = 8;
+  model.headers = {{"OpenAI-Organization", "org-1"}, {"X-Team", "a"}};
+  TransportOptions transport;
+  transport.connect_timeout = std::chrono::milliseconds(5);
+  transport.read_timeout = std::chrono::milliseconds(7);
+  transport.max_retries = 0;
+  const HttpRequest request = model_request(model, "/chat/completions", transport);
+  EXPECT_EQ(request.endpoint.base, model.base);
+  EXPECT_EQ(request.endpoint.proxy, (Proxy{"proxy.internal", 3128}));
+  EXPECT_EQ(request.endpoint.ca_file, "/etc/ssl/corp.pem");
+  EXPECT_EQ(request.endpoint.max_connections, 8u);
+  EXPECT_EQ(request.path, "/openai/v1/chat/completions");
+  EXPECT_EQ(request.connect_timeout.count(), 5);
+  EXPECT_EQ(request.read_timeout.count(), 7);
+  EXPECT_EQ(request.max_retries, 0);
+  EXPECT_EQ(request.headers.size(), 2u);
+  EXPECT_EQ(request.headers.find("openai-organization")->second, "org-1");
+  EXPECT_EQ(request.headers.find("X-Team")->second, "a");
+  EXPECT_TRUE(request.key.empty());
+  EXPECT_TRUE(request.body.empty());
+  EXPECT_TRUE(request.secret_headers.empty());
 }
 
 TEST(ModelsFileNetworkFields, HeadersCaFileAndMaxConnections) {
