@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include <cstdlib>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,7 @@
 #include "call_options.hpp"
 #include "connection_pool.hpp"
 #include "http_call.hpp"
+#include "model_spec.hpp"
 #include "models_file.hpp"
 
 namespace llmrt::provider {
@@ -195,6 +197,69 @@ TEST(CallOptions, EachOptionIsHandedOverAndUnknownOnesAreNamed) {
     EXPECT_STREQ(error.what(), "unknown option 'b'");
   }
   EXPECT_THROW(for_each_option("[1]", knows_nothing), sdk::Error);
+}
+
+class SilentModel final : public sdk::DynamicModel {
+ public:
+  void execute(const sdk::Prompt&, sdk::Output&) override {}
+};
+
+// Both plugins describe their models to the host with model_spec: a "no_key" model never names a
+// key, a keyed one names its key and variable, and only a keyed one can require it.
+TEST(ModelSpec, KeysFollowTheModelAndEveryProviderModelStreamsAndReadsConversations) {
+  ModelConfig keyed;
+  keyed.id = "gpt-4o";
+  keyed.display_name = "GPT-4o";
+  keyed.key_name = "openai";
+  keyed.key_env_var = "OPENAI_API_KEY";
+  sdk::DynamicModelSpec spec = model_spec(keyed, "{}", std::make_unique<SilentModel>());
+  EXPECT_EQ(spec.id, "gpt-4o");
+  EXPECT_EQ(spec.display_name, "GPT-4o");
+  EXPECT_TRUE(spec.accepts_key);
+  EXPECT_TRUE(spec.requires_key);
+  EXPECT_EQ(spec.key_name, "openai");
+  EXPECT_EQ(spec.key_env_var, "OPENAI_API_KEY");
+  EXPECT_TRUE(spec.streaming && spec.conversation && spec.reentrant);
+  EXPECT_FALSE(spec.deterministic);
+  EXPECT_EQ(spec.options_schema, "{}");
+  EXPECT_NE(spec.model, nullptr);
+
+  ModelConfig local = keyed;
+  local.accepts_key = false;  // "no_key": true
+  spec = model_spec(local, "{}", std::make_unique<SilentModel>());
+  EXPECT_FALSE(spec.accepts_key);
+  EXPECT_FALSE(spec.requires_key);
+  EXPECT_TRUE(spec.key_name.empty());
+  EXPECT_TRUE(spec.key_env_var.empty());
+}
+
+TEST(ModelSpec, AModelThatNeedsAKeyRefusesACallWithoutOne) {
+  ModelConfig model;
+  model.id = "claude-haiku-4-5";
+  model.key_name = "anthropic";
+  try {
+    refuse_keyless_call(model);
+    ADD_FAILURE() << "a call without the key it needs was let through";
+  } catch (const sdk::Error& error) {
+    EXPECT_EQ(error.status(), LLMRT_BAD_REQUEST);
+    EXPECT_STREQ(error.what(), "model 'claude-haiku-4-5' needs a key (anthropic)");
+  }
+  model.requires_key = false;
+  EXPECT_NO_THROW(refuse_keyless_call(model));
+}
+
+TEST(ModelSpec, APluginThatCannotLoadSaysWhyOnStderr) {
+  testing::internal::CaptureStderr();
+  EXPECT_THROW(load_or_explain("test",
+                               []() -> std::vector<ModelConfig> {
+                                 throw ConfigError("TEST_BASE_URL: it has no host");
+                               }),
+               ConfigError);
+  EXPECT_EQ(testing::internal::GetCapturedStderr(),
+            "llmrt: the test plugin is not loaded: TEST_BASE_URL: it has no host\n");
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(load_or_explain("test", [] { return std::vector<ModelConfig>(2); }).size(), 2u);
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
 }
 
 }  // namespace
