@@ -9,29 +9,19 @@
 
 #include "error_text.hpp"
 #include "http_call.hpp"
+#include "json_fields.hpp"
 #include "sse_parser.hpp"
 
 namespace llmrt::anthropic {
 namespace {
 
 namespace json = boost::json;
+using provider::object_at;
 using provider::scrub;
+using provider::string_at;
 
 constexpr std::size_t kMaxErrorBody = 64u << 10;
 constexpr std::size_t kMaxBody = 64u << 20;
-
-const json::object* object_at(const json::object* object, std::string_view name) {
-  if (object == nullptr) return nullptr;
-  const json::value* value = object->if_contains(name);
-  return value != nullptr && value->is_object() ? &value->as_object() : nullptr;
-}
-
-std::string_view string_at(const json::object* object, std::string_view name) {
-  if (object == nullptr) return {};
-  const json::value* value = object->if_contains(name);
-  return value != nullptr && value->is_string() ? std::string_view(value->as_string())
-                                                : std::string_view();
-}
 
 // The answer being received, on the calling thread (provider::perform).
 class MessagesReader final : public provider::AttemptReader {

@@ -17,6 +17,7 @@
 #include "call_options.hpp"
 #include "connection_pool.hpp"
 #include "http_call.hpp"
+#include "json_fields.hpp"
 #include "model_spec.hpp"
 #include "models_file.hpp"
 
@@ -260,6 +261,23 @@ TEST(ModelSpec, APluginThatCannotLoadSaysWhyOnStderr) {
   testing::internal::CaptureStderr();
   EXPECT_EQ(load_or_explain("test", [] { return std::vector<ModelConfig>(2); }).size(), 2u);
   EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+}
+
+// Both clients read answers with these: a field that is missing or of another type reads as absent.
+TEST(JsonFields, MissingOrMistypedFieldsReadAsAbsent) {
+  const boost::json::object answer =
+      boost::json::parse(R"({"delta": {"text": "hi", "n": 1}, "usage": 7, "type": null})")
+          .as_object();
+  const boost::json::object* delta = object_at(&answer, "delta");
+  ASSERT_NE(delta, nullptr);
+  EXPECT_EQ(string_at(delta, "text"), "hi");
+  EXPECT_EQ(string_at(delta, "n"), "");
+  EXPECT_EQ(string_at(delta, "absent"), "");
+  EXPECT_EQ(object_at(&answer, "usage"), nullptr);
+  EXPECT_EQ(object_at(&answer, "absent"), nullptr);
+  EXPECT_EQ(string_at(&answer, "type"), "");
+  EXPECT_EQ(object_at(object_at(&answer, "absent"), "usage"), nullptr);
+  EXPECT_EQ(string_at(nullptr, "text"), "");
 }
 
 }  // namespace
