@@ -219,9 +219,6 @@ void send_messages(const ModelConfig& model, const MessagesCall& call, sdk::Outp
   if (out.stop_requested()) return;
 
   provider::HttpRequest request = provider::model_request(model, "/v1/messages", call);
-  request.key = call.key;
-  request.body = call.body;
-  request.stream = call.stream;
   request.headers.emplace("content-type", "application/json");
   request.headers.emplace("accept", call.stream ? "text/event-stream" : "application/json");
   request.headers.emplace("anthropic-version", std::string(kApiVersion));

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <string_view>
 
 namespace llmrt::provider {
@@ -58,6 +59,14 @@ struct TransportOptions {
   std::chrono::milliseconds connect_timeout{10000};  // "connect_timeout_ms", 1..600000
   std::chrono::milliseconds read_timeout{60000};     // "read_timeout_ms", 1..3600000
   int max_retries = 2;  // "max_retries", 0..10: retries after a transient failure
+};
+
+// What one provider call sends, and its timeouts and retries. A plugin's call derives from it
+// (and sets its own defaults, eg: a longer read timeout).
+struct ProviderCall : TransportOptions {
+  std::string body;      // the request JSON
+  bool stream = false;   // the body asks for a stream: expect server-sent events
+  std::string_view key;  // the call's key, borrowed; empty: no key header
 };
 
 // Reads `name` into `options` when it is one of the transport options above (bad_option when its

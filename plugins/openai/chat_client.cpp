@@ -226,9 +226,6 @@ void send_chat(const ModelConfig& model, const ChatCall& call, sdk::Output& out)
   if (out.stop_requested()) return;
 
   provider::HttpRequest request = provider::model_request(model, "/chat/completions", call);
-  request.key = call.key;
-  request.body = call.body;
-  request.stream = call.stream;
   request.headers.emplace("Content-Type", "application/json");
   request.headers.emplace("Accept", call.stream ? "text/event-stream" : "application/json");
   request.headers.emplace("User-Agent", "llmrt-openai/1.1");

@@ -82,7 +82,8 @@ TEST_F(ProxyEnvironment, UnusableProxyIsAConfigErrorThatHidesThePassword) {
 }
 
 // Both plugins start their requests here: the model's endpoint (with the proxy the environment
-// names for it), the API path after the base's prefix, the call's timeouts, the model's headers.
+// names for it), the API path after the base's prefix, the call's body, key and timeouts, the
+// model's headers.
 TEST_F(ProxyEnvironment, ModelRequestCarriesTheModelsEndpointPathTimeoutsAndHeaders) {
   ::setenv("HTTPS_PROXY", "http://proxy.internal:3128", 1);
   ModelConfig model;
@@ -90,11 +91,14 @@ TEST_F(ProxyEnvironment, ModelRequestCarriesTheModelsEndpointPathTimeoutsAndHead
   model.ca_file = "/etc/ssl/corp.pem";
   model.max_connections = 8;
   model.headers = {{"OpenAI-Organization", "org-1"}, {"X-Team", "a"}};
-  TransportOptions transport;
-  transport.connect_timeout = std::chrono::milliseconds(5);
-  transport.read_timeout = std::chrono::milliseconds(7);
-  transport.max_retries = 0;
-  const HttpRequest request = model_request(model, "/chat/completions", transport);
+  ProviderCall call;
+  call.connect_timeout = std::chrono::milliseconds(5);
+  call.read_timeout = std::chrono::milliseconds(7);
+  call.max_retries = 0;
+  call.body = R"({"model":"m"})";
+  call.stream = true;
+  call.key = "sk-test-model-request";
+  const HttpRequest request = model_request(model, "/chat/completions", call);
   EXPECT_EQ(request.endpoint.base, model.base);
   EXPECT_EQ(request.endpoint.proxy, (Proxy{"proxy.internal", 3128}));
   EXPECT_EQ(request.endpoint.ca_file, "/etc/ssl/corp.pem");
@@ -106,8 +110,9 @@ TEST_F(ProxyEnvironment, ModelRequestCarriesTheModelsEndpointPathTimeoutsAndHead
   EXPECT_EQ(request.headers.size(), 2u);
   EXPECT_EQ(request.headers.find("openai-organization")->second, "org-1");
   EXPECT_EQ(request.headers.find("X-Team")->second, "a");
-  EXPECT_TRUE(request.key.empty());
-  EXPECT_TRUE(request.body.empty());
+  EXPECT_EQ(request.body, R"({"model":"m"})");
+  EXPECT_TRUE(request.stream);
+  EXPECT_EQ(request.key, "sk-test-model-request");  // for scrubbing: no header carries it yet
   EXPECT_TRUE(request.secret_headers.empty());
 }
 
