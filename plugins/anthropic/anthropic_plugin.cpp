@@ -4,7 +4,6 @@
 // plugin's business, never the host's. See docs/plugins/anthropic.md.
 #include <llmrt/sdk_dynamic.hpp>
 
-#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <vector>
@@ -12,6 +11,7 @@
 #include "config.hpp"
 #include "messages_client.hpp"
 #include "messages_request.hpp"
+#include "model_spec.hpp"
 
 namespace {
 
@@ -22,10 +22,7 @@ class AnthropicModel final : public llmrt::sdk::DynamicModel {
   explicit AnthropicModel(ModelConfig config) : config_(std::move(config)) {}
 
   void execute(const llmrt::sdk::Prompt& prompt, llmrt::sdk::Output& out) override {
-    if (config_.requires_key) {  // the host checks this first; another host might not
-      throw llmrt::sdk::Error(LLMRT_BAD_REQUEST,
-                              "model '" + config_.id + "' needs a key (" + config_.key_name + ")");
-    }
+    llmrt::provider::refuse_keyless_call(config_);
     run(prompt, out, {});
   }
 
@@ -51,9 +48,7 @@ class AnthropicModel final : public llmrt::sdk::DynamicModel {
                                                  prompt.stream, conversation.system(), history);
     call.stream = prompt.stream;
     call.key = key;
-    call.connect_timeout = options.connect_timeout;
-    call.read_timeout = options.read_timeout;
-    call.max_retries = options.max_retries;
+    static_cast<llmrt::provider::TransportOptions&>(call) = options;  // timeouts and retries
     llmrt::anthropic::send_messages(config_, call, out);
   }
 
@@ -61,32 +56,15 @@ class AnthropicModel final : public llmrt::sdk::DynamicModel {
 };
 
 std::vector<llmrt::sdk::DynamicModelSpec> make_models(const llmrt::sdk::HostInfo& host) {
-  std::vector<ModelConfig> models;
-  try {
-    models =
-        llmrt::anthropic::load_models(host.user_dir, std::getenv(llmrt::anthropic::kBaseUrlEnvVar));
-  } catch (const llmrt::provider::ConfigError& error) {
-    // The host only learns that the plugin refused to load: say why where a person will see it.
-    std::fprintf(stderr, "llmrt: the anthropic plugin is not loaded: %s\n", error.what());
-    throw;
-  }
+  std::vector<ModelConfig> models = llmrt::provider::load_or_explain("anthropic", [&] {
+    return llmrt::anthropic::load_models(host.user_dir,
+                                         std::getenv(llmrt::anthropic::kBaseUrlEnvVar));
+  });
   std::vector<llmrt::sdk::DynamicModelSpec> specs;
   specs.reserve(models.size());
-  for (ModelConfig& model : models) {
-    llmrt::sdk::DynamicModelSpec spec;
-    spec.id = model.id;
-    spec.display_name = model.display_name;
-    spec.accepts_key = model.accepts_key;
-    spec.requires_key = model.accepts_key && model.requires_key;
-    spec.key_name = model.accepts_key ? model.key_name : std::string();
-    spec.key_env_var = model.accepts_key ? model.key_env_var : std::string();
-    spec.streaming = true;
-    spec.conversation = true;  // the Messages API takes the whole conversation
-    spec.reentrant = true;
-    spec.deterministic = false;
-    spec.options_schema = llmrt::anthropic::options_schema();
-    spec.model = std::make_unique<AnthropicModel>(std::move(model));
-    specs.push_back(std::move(spec));
+  for (const ModelConfig& model : models) {
+    specs.push_back(llmrt::provider::model_spec(model, llmrt::anthropic::options_schema(),
+                                                std::make_unique<AnthropicModel>(model)));
   }
   return specs;
 }

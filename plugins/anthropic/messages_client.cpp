@@ -9,36 +9,19 @@
 
 #include "error_text.hpp"
 #include "http_call.hpp"
+#include "json_fields.hpp"
 #include "sse_parser.hpp"
 
 namespace llmrt::anthropic {
 namespace {
 
 namespace json = boost::json;
+using provider::object_at;
 using provider::scrub;
+using provider::string_at;
 
 constexpr std::size_t kMaxErrorBody = 64u << 10;
 constexpr std::size_t kMaxBody = 64u << 20;
-
-const json::object* object_at(const json::object* object, std::string_view name) {
-  if (object == nullptr) return nullptr;
-  const json::value* value = object->if_contains(name);
-  return value != nullptr && value->is_object() ? &value->as_object() : nullptr;
-}
-
-std::string_view string_at(const json::object* object, std::string_view name) {
-  if (object == nullptr) return {};
-  const json::value* value = object->if_contains(name);
-  return value != nullptr && value->is_string() ? std::string_view(value->as_string())
-                                                : std::string_view();
-}
-
-bool is_event_stream(std::string_view content_type) {
-  std::string lower(content_type.substr(0, 17));
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; });
-  return lower == "text/event-stream";
-}
 
 // The answer being received, on the calling thread (provider::perform).
 class MessagesReader final : public provider::AttemptReader {
@@ -53,7 +36,8 @@ class MessagesReader final : public provider::AttemptReader {
 
   void on_response(const httplib::Response& response) override {
     status_ = response.status;
-    sse_ = success() && call_.stream && is_event_stream(response.get_header_value("Content-Type"));
+    sse_ = success() && call_.stream &&
+           provider::is_event_stream(response.get_header_value("Content-Type"));
   }
 
   bool on_data(std::string_view bytes) noexcept override {
@@ -234,19 +218,7 @@ class MessagesReader final : public provider::AttemptReader {
 void send_messages(const ModelConfig& model, const MessagesCall& call, sdk::Output& out) {
   if (out.stop_requested()) return;
 
-  provider::HttpRequest request;
-  request.endpoint.base = model.base;
-  request.endpoint.proxy = provider::proxy_from_environment(model.base);
-  request.endpoint.ca_file = model.ca_file;
-  request.endpoint.max_connections = model.max_connections;
-  request.path = model.base.path_prefix + "/v1/messages";
-  request.connect_timeout = call.connect_timeout;
-  request.read_timeout = call.read_timeout;
-  request.max_retries = call.max_retries;
-  request.key = call.key;
-  request.body = call.body;
-  request.stream = call.stream;
-  for (const auto& [name, value] : model.headers) request.headers.emplace(name, value);
+  provider::HttpRequest request = provider::model_request(model, "/v1/messages", call);
   request.headers.emplace("content-type", "application/json");
   request.headers.emplace("accept", call.stream ? "text/event-stream" : "application/json");
   request.headers.emplace("anthropic-version", std::string(kApiVersion));

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "call_options.hpp"
 #include "config.hpp"
 
 namespace llmrt::anthropic {
@@ -16,13 +17,11 @@ namespace llmrt::anthropic {
 // The API version every request names (the "anthropic-version" header).
 inline constexpr std::string_view kApiVersion = "2023-06-01";
 
-struct MessagesCall {
-  std::string body;      // build_messages_request
-  bool stream = false;   // the body asks for "stream": true
-  std::string_view key;  // the call's key, borrowed; empty: no x-api-key header
-  std::chrono::milliseconds connect_timeout{10000};
-  std::chrono::milliseconds read_timeout{600000};
-  int max_retries = 2;
+// One call (provider::ProviderCall): the body from build_messages_request, stream, the key for the
+// x-api-key header, and its timeouts and retries, with Anthropic's 10-minute read timeout (as its
+// SDKs) unless the call's options say otherwise.
+struct MessagesCall : provider::ProviderCall {
+  MessagesCall() { read_timeout = std::chrono::minutes(10); }
 };
 
 // POSTs `call.body` to <model.base>/v1/messages with "x-api-key: <key>" (never Authorization) and

@@ -1,16 +1,17 @@
 #include "messages_request.hpp"
 
-#include <llmrt/sdk.hpp>
-
 #include <boost/json.hpp>
-#include <cmath>
 
+#include "call_options.hpp"
 #include "utf8.hpp"
 
 namespace llmrt::anthropic {
 namespace {
 
 namespace json = boost::json;
+using provider::bad_option;
+using provider::integer_option;
+using provider::number_option;
 using provider::valid_utf8;
 
 constexpr const char* kOptionsSchema = R"json({
@@ -37,31 +38,8 @@ constexpr const char* kOptionsSchema = R"json({
   "additionalProperties": false
 })json";
 
-[[noreturn]] void bad_option(std::string_view name, std::string_view must) {
-  throw sdk::Error(LLMRT_BAD_REQUEST,
-                   "option '" + std::string(name) + "' must be " + std::string(must));
-}
-
-double number_option(const json::value& value, std::string_view name, double low, double high) {
-  if (!value.is_number()) bad_option(name, "a number");
-  const double number = value.to_number<double>();
-  if (!std::isfinite(number) || number < low || number > high) {
-    bad_option(name, "a number from " + json::serialize(json::value(low)) + " to " +
-                         json::serialize(json::value(high)));
-  }
-  return number;
-}
-
-std::int64_t integer_option(const json::value& value, std::string_view name, std::int64_t low,
-                            std::int64_t high) {
-  boost::system::error_code ec;
-  const auto number = value.is_number() ? value.to_number<std::int64_t>(ec) : 0;
-  if (!value.is_number() || ec) bad_option(name, "an integer");
-  if (number < low || number > high) {
-    bad_option(name, "an integer from " + std::to_string(low) + " to " + std::to_string(high));
-  }
-  return number;
-}
+// Integers written as 300.0 or 1e16 count as far as int64 reaches, as they always have here.
+constexpr provider::WholeDoubles kWholeDoubles = provider::WholeDoubles::kInInt64;
 
 }  // namespace
 
@@ -71,22 +49,15 @@ const char* options_schema() {
 
 CallOptions parse_call_options(std::string_view options_json) {
   CallOptions options;
-  if (options_json.empty()) return options;
-  boost::system::error_code ec;
-  json::value parsed = json::parse(options_json, ec);
-  if (ec || !parsed.is_object()) {
-    throw sdk::Error(LLMRT_BAD_REQUEST, "the options must be a JSON object");
-  }
-  for (auto& [name_view, value] : parsed.as_object()) {
-    const std::string_view name = name_view;
+  provider::for_each_option(options_json, [&](std::string_view name, json::value& value) {
     if (name == "max_tokens") {
-      options.max_tokens = integer_option(value, name, 1, 1'000'000);
+      options.max_tokens = integer_option(value, name, 1, 1'000'000, kWholeDoubles);
     } else if (name == "temperature") {
       options.temperature = number_option(value, name, 0, 1);
     } else if (name == "top_p") {
       options.top_p = number_option(value, name, 0, 1);
     } else if (name == "top_k") {
-      options.top_k = integer_option(value, name, 0, 1'000'000);
+      options.top_k = integer_option(value, name, 0, 1'000'000, kWholeDoubles);
     } else if (name == "stop") {
       if (value.is_string()) {
         options.stop.emplace_back(value.as_string());
@@ -101,16 +72,11 @@ CallOptions parse_call_options(std::string_view options_json) {
     } else if (name == "system") {
       if (!value.is_string()) bad_option(name, "a string");
       options.system = std::string(value.as_string());
-    } else if (name == "connect_timeout_ms") {
-      options.connect_timeout = std::chrono::milliseconds(integer_option(value, name, 1, 600000));
-    } else if (name == "read_timeout_ms") {
-      options.read_timeout = std::chrono::milliseconds(integer_option(value, name, 1, 3600000));
-    } else if (name == "max_retries") {
-      options.max_retries = static_cast<int>(integer_option(value, name, 0, 10));
     } else {
-      throw sdk::Error(LLMRT_BAD_REQUEST, "unknown option '" + std::string(name) + "'");
+      return provider::take_transport_option(name, value, kWholeDoubles, options);
     }
-  }
+    return true;
+  });
   return options;
 }
 

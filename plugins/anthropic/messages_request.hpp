@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "call_options.hpp"
+
 namespace llmrt::anthropic {
 
 // The API requires max_tokens; this is sent when the call does not give one.
@@ -18,16 +20,17 @@ inline constexpr std::int64_t kDefaultMaxTokens = 4096;
 // The options schema of every model of the plugin.
 const char* options_schema();
 
-struct CallOptions {
+// The sampling options, and the transport options (provider::TransportOptions) with Anthropic's
+// defaults: connect_timeout 10 s, read_timeout 10 minutes (as Anthropic's SDKs), max_retries 2.
+struct CallOptions : provider::TransportOptions {
+  CallOptions() : provider::TransportOptions{.read_timeout = std::chrono::minutes(10)} {}
+
   std::int64_t max_tokens = kDefaultMaxTokens;  // >= 1
   std::optional<double> temperature;            // 0..1
   std::optional<double> top_p;                  // 0..1
   std::optional<std::int64_t> top_k;            // >= 0
   std::vector<std::string> stop;                // "stop_sequences"
   std::optional<std::string> system;            // wins over the host's system prompt
-  std::chrono::milliseconds connect_timeout{10000};
-  std::chrono::milliseconds read_timeout{600000};  // Anthropic's SDKs wait 10 minutes
-  int max_retries = 2;
 };
 
 // Parses a call's options (checked by the host already; checked again here). Throws

@@ -4,6 +4,8 @@
 
 #include <boost/json.hpp>
 
+#include "ascii.hpp"
+
 namespace llmrt::provider {
 namespace {
 
@@ -11,26 +13,12 @@ namespace json = boost::json;
 
 constexpr std::size_t kMaxProviderMessage = 600;
 
-bool is_alnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
 bool is_key_char(char c) {
-  return is_alnum(c) || c == '_' || c == '-';
+  return is_ascii_alnum(c) || c == '_' || c == '-';
 }
 
 bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-bool starts_with_nocase(std::string_view text, std::string_view lower_prefix) {
-  if (text.size() < lower_prefix.size()) return false;
-  for (std::size_t i = 0; i < lower_prefix.size(); ++i) {
-    char c = text[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != lower_prefix[i]) return false;
-  }
-  return true;
 }
 
 // The key as it appears inside a JSON string ("\/" and friends), without the quotes.
@@ -113,7 +101,7 @@ std::string scrub(std::string_view text, std::string_view key) {
       i += escaped_key.size();
       continue;
     }
-    const bool word_start = i == 0 || !is_alnum(text[i - 1]);
+    const bool word_start = i == 0 || !is_ascii_alnum(text[i - 1]);
     if (word_start && rest.starts_with("sk-") && rest.size() > 3 && is_key_char(rest[3])) {
       out.append(kRedacted);
       i += 3;

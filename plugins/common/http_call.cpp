@@ -377,6 +377,24 @@ void throw_transport_failure(const BaseUrl& base, const std::string& url,
   }
 }
 
+HttpRequest model_request(const ModelConfig& model, std::string_view api_path,
+                          const ProviderCall& call) {
+  HttpRequest request;
+  request.endpoint.base = model.base;
+  request.endpoint.proxy = proxy_from_environment(model.base);
+  request.endpoint.ca_file = model.ca_file;
+  request.endpoint.max_connections = model.max_connections;
+  request.path = model.base.path_prefix + std::string(api_path);
+  request.connect_timeout = call.connect_timeout;
+  request.read_timeout = call.read_timeout;
+  request.max_retries = call.max_retries;
+  request.key = call.key;
+  request.body = call.body;
+  request.stream = call.stream;
+  for (const auto& [name, value] : model.headers) request.headers.emplace(name, value);
+  return request;
+}
+
 void perform(HttpRequest& request,
              const std::function<std::unique_ptr<AttemptReader>()>& make_reader, sdk::Output& out) {
   httplib::Request http;

@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "call_options.hpp"
 #include "connection_pool.hpp"
 
 namespace llmrt::provider {
@@ -44,6 +45,14 @@ struct HttpRequest {
   std::chrono::milliseconds read_timeout{60000};
   int max_retries = kDefaultMaxRetries;
 };
+
+// The request every provider call starts from: `model`'s endpoint (its base URL, the proxy the
+// environment names for it, its CA file and connection bound), the path <base's path prefix>
+// <api_path> (eg: "/chat/completions"), the call's body, stream, key (for scrubbing), timeouts and
+// retries, and the model's extra headers. The plugin then adds its own headers (names as its API
+// spells them), the key's among them. Does not throw but std::bad_alloc.
+HttpRequest model_request(const ModelConfig& model, std::string_view api_path,
+                          const ProviderCall& call);
 
 // How an attempt's transfer ended, for AttemptReader::finish.
 struct TransferEnd {

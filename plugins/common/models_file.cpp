@@ -13,6 +13,8 @@
 #include <set>
 #include <sstream>
 
+#include "ascii.hpp"
+
 namespace llmrt::provider {
 namespace {
 
@@ -21,33 +23,17 @@ namespace json = boost::json;
 constexpr std::size_t kMaxIdLength = 128;
 constexpr std::uintmax_t kMaxFileSize = 4u << 20;
 
-bool is_alnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-char to_lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool starts_with_nocase(std::string_view text, std::string_view prefix) {
-  if (text.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if (to_lower(text[i]) != prefix[i]) return false;
-  }
-  return true;
-}
-
 // The same rule the host applies to model ids: a bad id would make it refuse the whole plugin.
 bool valid_model_id(std::string_view id) {
   return !id.empty() && id.size() <= kMaxIdLength && std::all_of(id.begin(), id.end(), [](char c) {
-    return is_alnum(c) || std::string_view("._:/@+-").find(c) != std::string_view::npos;
+    return is_ascii_alnum(c) || std::string_view("._:/@+-").find(c) != std::string_view::npos;
   });
 }
 
 // The host's rule for key names (llmrt keys set NAME).
 bool valid_key_name(std::string_view name) {
   return !name.empty() && name.size() <= 128 && std::all_of(name.begin(), name.end(), [](char c) {
-    return is_alnum(c) || c == '.' || c == '_' || c == '-';
+    return is_ascii_alnum(c) || c == '.' || c == '_' || c == '-';
   });
 }
 
@@ -68,7 +54,8 @@ bool valid_header_name(std::string_view name) {
 
 bool valid_env_var_name(std::string_view name) {
   if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) { return is_alnum(c) || c == '_'; });
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return is_ascii_alnum(c) || c == '_'; });
 }
 
 bool is_official_api(const BaseUrl& base, std::string_view official_host) {
@@ -341,8 +328,9 @@ BaseUrl parse_base_url(std::string_view url, std::string_view what) {
     host = authority.substr(0, colon);
     if (colon != std::string_view::npos) port = authority.substr(colon + 1);
     if (host.empty()) throw fail("it has no host");
-    if (!std::all_of(host.begin(), host.end(),
-                     [](char c) { return is_alnum(c) || c == '-' || c == '.' || c == '_'; })) {
+    if (!std::all_of(host.begin(), host.end(), [](char c) {
+          return is_ascii_alnum(c) || c == '-' || c == '.' || c == '_';
+        })) {
       throw fail("the host name has characters that are not allowed");
     }
   }
@@ -357,7 +345,7 @@ BaseUrl parse_base_url(std::string_view url, std::string_view what) {
 
   BaseUrl base;
   std::string lower_host;
-  std::transform(host.begin(), host.end(), std::back_inserter(lower_host), to_lower);
+  std::transform(host.begin(), host.end(), std::back_inserter(lower_host), ascii_lower);
   base.origin = scheme + "://" + lower_host + (port.empty() ? "" : ":" + std::string(port));
   base.path_prefix = std::string(path);
   base.text = base.origin + base.path_prefix;
@@ -405,6 +393,36 @@ std::optional<std::string> read_models_file(std::string_view user_dir, std::stri
   text << in.rdbuf();
   if (in.bad()) throw ConfigError(file + ": cannot be read");
   return text.str();
+}
+
+std::vector<ModelConfig> known_models(const ProviderModels& provider, const BaseUrl& base) {
+  std::vector<ModelConfig> models;
+  for (const KnownModel& known : provider.known) {
+    ModelConfig model;
+    model.id = known.id;
+    model.display_name = known.display_name;
+    model.upstream_model = known.id;
+    model.base = base;
+    model.accepts_key = true;
+    model.requires_key = true;
+    model.key_name = provider.file.key_name;
+    model.key_env_var = provider.file.key_env_var;
+    models.push_back(std::move(model));
+  }
+  return models;
+}
+
+std::vector<ModelConfig> load_models(std::string_view user_dir, const char* base_url_env,
+                                     const ProviderModels& provider) {
+  const bool from_env = base_url_env != nullptr && *base_url_env != '\0';
+  const BaseUrl base =
+      parse_base_url(from_env ? std::string_view(base_url_env) : provider.default_base_url,
+                     from_env ? provider.base_url_env_var : "the default");
+  std::vector<ModelConfig> models = known_models(provider, base);
+  const std::optional<std::string> text = read_models_file(user_dir, provider.file.file_name);
+  if (!text) return models;
+  const std::string file = (std::filesystem::path(user_dir) / provider.file.file_name).string();
+  return merge_models(std::move(models), parse_models_file(*text, base, file, provider.file));
 }
 
 }  // namespace llmrt::provider

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -82,6 +83,32 @@ std::vector<ModelConfig> merge_models(std::vector<ModelConfig> defaults,
 // The text of <user_dir>/<file_name>, or nullopt when there is no such file (or no user_dir).
 // Throws ConfigError when it exists but cannot be read, is not a regular file, or is over 4 MiB.
 std::optional<std::string> read_models_file(std::string_view user_dir, std::string_view file_name);
+
+// A model a provider offers without any configuration.
+struct KnownModel {
+  const char* id;            // eg: "gpt-4o": the llmrt id and the upstream model; mandatory
+  const char* display_name;  // eg: "GPT-4o"; mandatory
+};
+
+// A provider's whole model list: its known models at its API, the base URL environment variable
+// that moves them, and the user's models file.
+struct ProviderModels {
+  ProviderDefaults file;              // the models file and the key models use by default
+  std::string_view default_base_url;  // eg: "https://api.openai.com/v1"
+  const char* base_url_env_var;       // eg: "OPENAI_BASE_URL": overrides default_base_url
+  std::span<const KnownModel> known;  // eg: gpt-4o, gpt-4o-mini, ...; in the order listed
+};
+
+// The known models, all at `base`, all requiring the provider's default key (file.key_name, read
+// from file.key_env_var too).
+std::vector<ModelConfig> known_models(const ProviderModels& provider, const BaseUrl& base);
+
+// The known models at `base_url_env` (the value of provider.base_url_env_var, or nullptr/empty for
+// provider.default_base_url), merged with <user_dir>/<provider.file.file_name> when that file
+// exists (merge_models). Throws ConfigError for a bad base URL (naming the variable) or a
+// malformed or unreadable file.
+std::vector<ModelConfig> load_models(std::string_view user_dir, const char* base_url_env,
+                                     const ProviderModels& provider);
 
 }  // namespace llmrt::provider
 

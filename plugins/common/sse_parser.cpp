@@ -2,12 +2,18 @@
 
 #include <stdexcept>
 
+#include "ascii.hpp"
+
 namespace llmrt::provider {
 namespace {
 
 constexpr std::string_view kBom = "\xEF\xBB\xBF";
 
 }  // namespace
+
+bool is_event_stream(std::string_view content_type) {
+  return starts_with_nocase(content_type, "text/event-stream");
+}
 
 bool SseParser::feed(std::string_view bytes, const Handler& handler) {
   while (!bytes.empty()) {

@@ -16,6 +16,10 @@
 
 namespace llmrt::provider {
 
+// Whether a response's Content-Type says it is an event stream ("text/event-stream", in any case,
+// with or without parameters such as "; charset=utf-8").
+bool is_event_stream(std::string_view content_type);
+
 struct SseEvent {
   std::string type = "message";  // the "event:" field, "message" when there was none
   std::string data;              // the "data:" lines joined with "\n", eg: "[DONE]"

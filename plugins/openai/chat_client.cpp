@@ -9,36 +9,24 @@
 
 #include "error_text.hpp"
 #include "http_call.hpp"
+#include "json_fields.hpp"
 #include "sse_parser.hpp"
 
 namespace llmrt::openai {
 namespace {
 
 namespace json = boost::json;
+using provider::object_at;
 using provider::provider_message;
 using provider::scrub;
 using provider::SseEvent;
 using provider::SseParser;
+using provider::string_at;
 using provider::throw_error;
 using provider::throw_http_error;
 
 constexpr std::size_t kMaxErrorBody = 64u << 10;
 constexpr std::size_t kMaxBody = 64u << 20;
-
-bool starts_with_nocase(std::string_view text, std::string_view lower_prefix) {
-  if (text.size() < lower_prefix.size()) return false;
-  for (std::size_t i = 0; i < lower_prefix.size(); ++i) {
-    char c = text[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != lower_prefix[i]) return false;
-  }
-  return true;
-}
-
-const json::object* object_at(const json::object& object, std::string_view name) {
-  const json::value* value = object.if_contains(name);
-  return value != nullptr && value->is_object() ? &value->as_object() : nullptr;
-}
 
 // choices[0] of a completion or a chunk, or nullptr.
 const json::object* first_choice(const json::object& object) {
@@ -46,13 +34,6 @@ const json::object* first_choice(const json::object& object) {
   if (choices == nullptr || !choices->is_array() || choices->as_array().empty()) return nullptr;
   const json::value& first = choices->as_array().front();
   return first.is_object() ? &first.as_object() : nullptr;
-}
-
-std::string_view string_at(const json::object* object, std::string_view name) {
-  if (object == nullptr) return {};
-  const json::value* value = object->if_contains(name);
-  return value != nullptr && value->is_string() ? std::string_view(value->as_string())
-                                                : std::string_view();
 }
 
 // The answer being received: fed by httplib's callbacks on the calling thread, then finished.
@@ -69,7 +50,7 @@ class ResponseReader final : public provider::AttemptReader {
   void on_response(const httplib::Response& response) override {
     status_ = response.status;
     sse_ = success() && call_.stream &&
-           starts_with_nocase(response.get_header_value("Content-Type"), "text/event-stream");
+           provider::is_event_stream(response.get_header_value("Content-Type"));
   }
 
   // Every exception is kept for finish(): a failed attempt may be retried.
@@ -164,7 +145,7 @@ class ResponseReader final : public provider::AttemptReader {
     note_usage(object);
     const json::object* choice = first_choice(object);
     if (choice == nullptr) return true;  // eg: a usage-only chunk
-    const json::object* delta = object_at(*choice, "delta");
+    const json::object* delta = object_at(choice, "delta");
     for (const std::string_view text : {string_at(delta, "content"), string_at(delta, "refusal")}) {
       if (text.empty()) continue;
       delivered_ = true;
@@ -191,7 +172,7 @@ class ResponseReader final : public provider::AttemptReader {
     if (object.contains("error")) provider_error(body_, "the response");
     note_usage(object);
     const json::object* choice = first_choice(object);
-    const json::object* message = choice ? object_at(*choice, "message") : nullptr;
+    const json::object* message = choice ? object_at(choice, "message") : nullptr;
     if (message == nullptr) {
       fail(LLMRT_FAILED, "the response from " + url_ + " has no choices[0].message");
     }
@@ -206,7 +187,7 @@ class ResponseReader final : public provider::AttemptReader {
   // {"usage": {"prompt_tokens", "completion_tokens", ...}} in a completion or a stream's last
   // chunk.
   void note_usage(const json::object& object) {
-    const json::object* usage = object_at(object, "usage");
+    const json::object* usage = object_at(&object, "usage");
     if (usage == nullptr) return;
     const auto count = [usage](std::string_view name) -> std::int64_t {
       const json::value* value = usage->if_contains(name);
@@ -244,19 +225,7 @@ class ResponseReader final : public provider::AttemptReader {
 void send_chat(const ModelConfig& model, const ChatCall& call, sdk::Output& out) {
   if (out.stop_requested()) return;
 
-  provider::HttpRequest request;
-  request.endpoint.base = model.base;
-  request.endpoint.proxy = provider::proxy_from_environment(model.base);
-  request.endpoint.ca_file = model.ca_file;
-  request.endpoint.max_connections = model.max_connections;
-  request.path = model.base.path_prefix + "/chat/completions";
-  request.connect_timeout = call.connect_timeout;
-  request.read_timeout = call.read_timeout;
-  request.max_retries = call.max_retries;
-  request.key = call.key;
-  request.body = call.body;
-  request.stream = call.stream;
-  for (const auto& [name, value] : model.headers) request.headers.emplace(name, value);
+  provider::HttpRequest request = provider::model_request(model, "/chat/completions", call);
   request.headers.emplace("Content-Type", "application/json");
   request.headers.emplace("Accept", call.stream ? "text/event-stream" : "application/json");
   request.headers.emplace("User-Agent", "llmrt-openai/1.1");

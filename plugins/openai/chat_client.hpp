@@ -9,19 +9,17 @@
 #include <string>
 #include <string_view>
 
+#include "call_options.hpp"
 #include "config.hpp"
 
 namespace llmrt::openai {
 
-struct ChatCall {
-  std::string body;                 // the request JSON (build_chat_request)
-  bool stream = false;              // the body asks for "stream": true: expect server-sent events
-  std::string_view key;             // the call's key, borrowed; empty: no Authorization header
+// One call: what to send (provider::ProviderCall: the body from build_chat_request, stream, the
+// key for the Authorization header), its timeouts and retries (10 s to connect, 60 s between
+// bytes, 2 retries unless the call's options say otherwise), and:
+struct ChatCall : provider::ProviderCall {
   std::string_view session_token;   // a composite credential's token, borrowed; may be empty
   std::string_view upstream_model;  // for messages, eg: "gpt-4o-mini"
-  std::chrono::milliseconds connect_timeout{10000};
-  std::chrono::milliseconds read_timeout{60000};
-  int max_retries = 2;  // more attempts after a transient failure (provider/http_call.hpp)
 };
 
 // POSTs `call.body` to <model.base>/chat/completions and writes the answer to `out`: each

@@ -1,16 +1,17 @@
 #include "chat_request.hpp"
 
-#include <llmrt/sdk.hpp>
-
 #include <boost/json.hpp>
-#include <cmath>
 
+#include "call_options.hpp"
 #include "utf8.hpp"
 
 namespace llmrt::openai {
 namespace {
 
 namespace json = boost::json;
+using provider::bad_option;
+using provider::integer_option;
+using provider::number_option;
 using provider::valid_utf8;
 
 constexpr const char* kOptionsSchema = R"json({
@@ -38,39 +39,8 @@ constexpr const char* kOptionsSchema = R"json({
   "additionalProperties": false
 })json";
 
-[[noreturn]] void bad_option(std::string_view name, std::string_view must) {
-  throw sdk::Error(LLMRT_BAD_REQUEST,
-                   "option '" + std::string(name) + "' must be " + std::string(must));
-}
-
-double number_option(const json::value& value, std::string_view name, double low, double high) {
-  if (!value.is_number()) bad_option(name, "a number");
-  const double number = value.to_number<double>();
-  if (!std::isfinite(number) || number < low || number > high) {
-    bad_option(name, "a number from " + json::serialize(json::value(low)) + " to " +
-                         json::serialize(json::value(high)));
-  }
-  return number;
-}
-
-std::int64_t integer_option(const json::value& value, std::string_view name, std::int64_t low,
-                            std::int64_t high) {
-  std::int64_t number = 0;
-  if (value.is_int64()) {
-    number = value.as_int64();
-  } else if (value.is_uint64() && value.as_uint64() <= static_cast<std::uint64_t>(high)) {
-    number = static_cast<std::int64_t>(value.as_uint64());
-  } else if (value.is_double() && std::trunc(value.as_double()) == value.as_double() &&
-             std::abs(value.as_double()) < 9.0e15) {
-    number = static_cast<std::int64_t>(value.as_double());
-  } else {
-    bad_option(name, "an integer");
-  }
-  if (number < low || number > high) {
-    bad_option(name, "an integer from " + std::to_string(low) + " to " + std::to_string(high));
-  }
-  return number;
-}
+// Integers written as 300.0 or 1e3 count up to 9e15, as they always have here.
+constexpr provider::WholeDoubles kWholeDoubles = provider::WholeDoubles::kBelow9e15;
 
 // o-series reasoning models (o1, o3-mini, o4-mini, ...) and gpt-5 refuse "max_tokens".
 bool wants_max_completion_tokens(std::string_view model) {
@@ -86,22 +56,15 @@ const char* options_schema() {
 
 CallOptions parse_call_options(std::string_view options_json) {
   CallOptions options;
-  if (options_json.empty()) return options;
-  boost::system::error_code ec;
-  json::value parsed = json::parse(options_json, ec);
-  if (ec || !parsed.is_object()) {
-    throw sdk::Error(LLMRT_BAD_REQUEST, "the options must be a JSON object");
-  }
-  for (auto& [name_view, value] : parsed.as_object()) {
-    const std::string_view name = name_view;
+  provider::for_each_option(options_json, [&](std::string_view name, json::value& value) {
     if (name == "temperature") {
       options.temperature = number_option(value, name, 0, 2);
     } else if (name == "top_p") {
       options.top_p = number_option(value, name, 0, 1);
     } else if (name == "max_tokens") {
-      options.max_tokens = integer_option(value, name, 1, INT64_MAX);
+      options.max_tokens = integer_option(value, name, 1, INT64_MAX, kWholeDoubles);
     } else if (name == "seed") {
-      options.seed = integer_option(value, name, INT64_MIN, INT64_MAX);
+      options.seed = integer_option(value, name, INT64_MIN, INT64_MAX, kWholeDoubles);
     } else if (name == "stop") {
       if (value.is_string()) {
         options.stop = value;
@@ -126,16 +89,11 @@ CallOptions parse_call_options(std::string_view options_json) {
         }
       }
       options.messages = std::move(value.as_array());
-    } else if (name == "connect_timeout_ms") {
-      options.connect_timeout = std::chrono::milliseconds(integer_option(value, name, 1, 600000));
-    } else if (name == "read_timeout_ms") {
-      options.read_timeout = std::chrono::milliseconds(integer_option(value, name, 1, 3600000));
-    } else if (name == "max_retries") {
-      options.max_retries = static_cast<int>(integer_option(value, name, 0, 10));
     } else {
-      throw sdk::Error(LLMRT_BAD_REQUEST, "unknown option '" + std::string(name) + "'");
+      return provider::take_transport_option(name, value, kWholeDoubles, options);
     }
-  }
+    return true;
+  });
   return options;
 }
 

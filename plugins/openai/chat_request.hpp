@@ -5,19 +5,22 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/value.hpp>
-#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "call_options.hpp"
+
 namespace llmrt::openai {
 
 // The options schema every model of the plugin declares (a JSON schema subset the host reads).
 const char* options_schema();
 
-struct CallOptions {
+// The sampling options and the request, and the transport options (provider::TransportOptions:
+// connect_timeout 10 s, read_timeout 60 s, max_retries 2 unless the call says otherwise).
+struct CallOptions : provider::TransportOptions {
   std::optional<double> temperature;           // 0..2
   std::optional<std::int64_t> max_tokens;      // >= 1
   std::optional<double> top_p;                 // 0..1
@@ -25,9 +28,6 @@ struct CallOptions {
   std::optional<boost::json::value> stop;      // an array of strings (or one string)
   std::optional<std::string> system;           // a system message put before the prompt
   std::optional<boost::json::array> messages;  // a whole messages list, sent as-is
-  std::chrono::milliseconds connect_timeout{10000};
-  std::chrono::milliseconds read_timeout{60000};
-  int max_retries = 2;  // 0..10: retries after a transient failure
 };
 
 // Parses a call's options. The host has checked them already; this checks again (another host

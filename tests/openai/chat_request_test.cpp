@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <string>
+#include <utility>
 
 namespace llmrt::openai {
 namespace {
@@ -94,6 +96,71 @@ TEST(OpenAiChatRequest, BadOptionsAreBadRequests) {
         R"({"connect_timeout_ms":"fast"})", R"({"unknown":1})"}) {
     EXPECT_EQ(refusal_status(bad), LLMRT_BAD_REQUEST) << bad;
   }
+}
+
+// The message a refusal carries ("" when the options are accepted).
+std::string refusal_message(std::string_view options) {
+  try {
+    parse_call_options(options);
+  } catch (const sdk::Error& error) {
+    return error.what();
+  }
+  return "";
+}
+
+// The messages name the option and what it must be; these texts are the plugin's interface (docs,
+// scripts) and stay exactly as they are whatever shared code produces them.
+// (Bounds of numbers print as Boost.JSON serializes doubles: "0E0 to 1E0". Kept as shipped.)
+TEST(OpenAiChatRequest, RefusalsNameTheOptionAndWhatItMustBe) {
+  EXPECT_EQ(refusal_message("[]"), "the options must be a JSON object");
+  EXPECT_EQ(refusal_message("not json"), "the options must be a JSON object");
+  EXPECT_EQ(refusal_message(R"({"unknown":1})"), "unknown option 'unknown'");
+  EXPECT_EQ(refusal_message(R"({"temperature":3})"),
+            "option 'temperature' must be a number from 0E0 to 2E0");
+  EXPECT_EQ(refusal_message(R"({"top_p":-1})"), "option 'top_p' must be a number from 0E0 to 1E0");
+  EXPECT_EQ(refusal_message(R"({"temperature":"hot"})"), "option 'temperature' must be a number");
+  EXPECT_EQ(refusal_message(R"({"max_tokens":0})"),
+            "option 'max_tokens' must be an integer from 1 to 9223372036854775807");
+  EXPECT_EQ(refusal_message(R"({"max_tokens":-5})"),
+            "option 'max_tokens' must be an integer from 1 to 9223372036854775807");
+  EXPECT_EQ(refusal_message(R"({"max_tokens":1.5})"), "option 'max_tokens' must be an integer");
+  EXPECT_EQ(refusal_message(R"({"max_tokens":"5"})"), "option 'max_tokens' must be an integer");
+  EXPECT_EQ(refusal_message(R"({"max_retries":11})"),
+            "option 'max_retries' must be an integer from 0 to 10");
+  EXPECT_EQ(refusal_message(R"({"read_timeout_ms":3600001})"),
+            "option 'read_timeout_ms' must be an integer from 1 to 3600000");
+  EXPECT_EQ(refusal_message(R"({"connect_timeout_ms":"fast"})"),
+            "option 'connect_timeout_ms' must be an integer");
+  EXPECT_EQ(refusal_message(R"({"stop":7})"), "option 'stop' must be an array of strings");
+  EXPECT_EQ(refusal_message(R"({"stop":[1]})"), "option 'stop' must be an array of strings");
+  EXPECT_EQ(refusal_message(R"({"system":1})"), "option 'system' must be a string");
+  EXPECT_EQ(refusal_message(R"({"messages":[]})"),
+            "option 'messages' must be a non-empty array of message objects");
+  EXPECT_EQ(refusal_message(R"({"messages":[{"content":"no role"}]})"),
+            "option 'messages' must be a non-empty array of message objects, each with a \"role\"");
+}
+
+// openai counts a number written with a fraction or an exponent as an integer only when it is whole
+// and below 9e15 in magnitude (where a double still holds every integer exactly). Past that, or
+// past what an int64 holds, the number "must be an integer" - it is not range-checked.
+TEST(OpenAiChatRequest, WholeDoublesCountAsIntegersOnlyBelow9e15) {
+  EXPECT_EQ(*parse_call_options(R"({"max_tokens":1e3})").max_tokens, 1000);
+  EXPECT_EQ(*parse_call_options(R"({"seed":-8.9e15})").seed, -8'900'000'000'000'000);
+  EXPECT_EQ(*parse_call_options(R"({"max_tokens":8.9e15})").max_tokens, 8'900'000'000'000'000);
+  EXPECT_EQ(*parse_call_options(R"({"seed":9223372036854775807})").seed, INT64_MAX);
+  EXPECT_EQ(*parse_call_options(R"({"seed":-9223372036854775808})").seed, INT64_MIN);
+  const std::pair<const char*, const char*> too_big[] = {
+      {R"({"max_tokens":9e15})", "max_tokens"},
+      {R"({"max_tokens":1e16})", "max_tokens"},
+      {R"({"seed":-1e16})", "seed"},
+      {R"({"max_tokens":1e300})", "max_tokens"},
+      {R"({"max_tokens":18446744073709551615})", "max_tokens"}};
+  for (const auto& [options, name] : too_big) {
+    EXPECT_EQ(refusal_message(options), "option '" + std::string(name) + "' must be an integer")
+        << options;
+  }
+  EXPECT_EQ(refusal_message(R"({"max_retries":-0.0})"), "");
+  EXPECT_EQ(parse_call_options(R"({"max_retries":-0.0})").max_retries, 0);
 }
 
 TEST(OpenAiChatRequest, InvalidUtf8InThePromptBecomesReplacementCharacters) {

@@ -221,5 +221,18 @@ TEST(SseParser, OpenAiRecordedStream) {
   }
 }
 
+// Both plugins decide "is this answer a stream" with this one check: servers vary the case and add
+// parameters; a JSON answer (eg: an error while streaming was asked for) is not a stream.
+TEST(SseParser, EventStreamContentTypeInAnyCaseWithParameters) {
+  for (const char* stream : {"text/event-stream", "Text/Event-Stream", "TEXT/EVENT-STREAM",
+                             "text/event-stream; charset=utf-8"}) {
+    EXPECT_TRUE(is_event_stream(stream)) << stream;
+  }
+  for (const char* other : {"", "application/json", "text/event", "text/plain; text/event-stream",
+                            " text/event-stream"}) {
+    EXPECT_FALSE(is_event_stream(other)) << other;
+  }
+}
+
 }  // namespace
 }  // namespace llmrt::provider
