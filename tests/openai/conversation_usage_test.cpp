@@ -9,6 +9,7 @@
 #include <llmrt/llmrt.hpp>
 
 #include <boost/json.hpp>
+#include <chrono>
 #include <fstream>
 #include <mutex>
 #include <thread>
@@ -48,6 +49,9 @@ class UsageUpstream {
     });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
+    // stop() does nothing before the accept loop runs: a short test could stop the server first
+    // and then wait forever in join() (seen once in the full suite under load).
+    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     json::array models;
     models.push_back({{"id", "usage-model"},
                       {"model", "m"},
