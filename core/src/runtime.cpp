@@ -25,13 +25,13 @@ class RuntimeState {
   Registry registry;
   std::map<std::string, std::shared_ptr<ModelInstance>, std::less<>> shared_instances;
 
-  std::shared_ptr<const ModelBinding> binding(std::string_view id) const {
+  std::shared_ptr<LazyModel> binding(std::string_view id) const {
     auto binding = registry.find(id);
     if (!binding) {
       std::string message = "unknown model '" + std::string(id) + "'";
-      if (!registry.errors().empty()) {
-        message += " (" + std::to_string(registry.errors().size()) +
-                   " plugin(s) failed to load; see `llmrt plugins`)";
+      if (const std::size_t errors = registry.error_count(); errors > 0) {
+        message +=
+            " (" + std::to_string(errors) + " plugin(s) failed to load; see `llmrt plugins`)";
       }
       throw Error(ErrorCode::model_not_found, message + "; list models with `llmrt models`");
     }
@@ -44,6 +44,11 @@ namespace {
 EnvironmentLookup environment_or_default(EnvironmentLookup environment) {
   if (environment) return environment;
   return [](const char* name) -> const char* { return std::getenv(name); };
+}
+
+RuntimeConfig with_environment(RuntimeConfig config) {
+  config.environment = environment_or_default(std::move(config.environment));
+  return config;
 }
 
 // <directory of libllmrt>/llmrt/plugins: the same relative place in the build and install trees.
@@ -65,6 +70,25 @@ std::vector<std::filesystem::path> split_path_list(const char* list) {
   return paths;
 }
 
+// The plugin cache of lazy mode, read now; null in eager mode or when there is none.
+std::shared_ptr<plugin_cache::PluginCache> open_plugin_cache(const RuntimeConfig& config) {
+  if (config.plugin_loading != PluginLoading::lazy) return nullptr;
+  std::optional<std::filesystem::path> file = config.plugin_cache_file;
+  if (!file) file = plugin_cache::default_cache_file(config.environment);
+  if (!file || file->empty()) return nullptr;
+  auto cache = std::make_shared<plugin_cache::PluginCache>(*file);
+  if (config.refresh_plugin_cache) cache->forget_all();
+  return cache;
+}
+
+std::function<void(std::string_view)> error_log_or_default(
+    std::function<void(std::string_view)> error_log) {
+  if (error_log) return error_log;
+  return [](std::string_view line) {
+    std::fprintf(stderr, "llmrt: error: %.*s\n", static_cast<int>(line.size()), line.data());
+  };
+}
+
 std::size_t worker_count(std::size_t configured) {
   if (configured > 0) return configured;
   return std::max<std::size_t>(2, std::thread::hardware_concurrency());
@@ -73,22 +97,20 @@ std::size_t worker_count(std::size_t configured) {
 }  // namespace
 
 RuntimeState::RuntimeState(RuntimeConfig given)
-    : config(std::move(given)),
+    : config(with_environment(std::move(given))),
       user_dir(config.user_dir ? *config.user_dir
                                : default_user_dir(environment_or_default(config.environment))),
-      registry(HostIdentity{user_dir.string()}, config.isolation) {
-  config.environment = environment_or_default(std::move(config.environment));
+      registry(HostIdentity{user_dir.string()}, config.isolation,
+               std::make_shared<PluginLedger>(open_plugin_cache(config),
+                                              error_log_or_default(config.error_log)),
+               config.plugin_loading == PluginLoading::lazy) {
   // credentials.json is read once, here; a file that cannot be used does not stop the runtime: its
   // error is thrown by the calls that need it (see docs/keys.md#credentialsjson).
-  context = std::make_shared<CallContext>(CallContext{
-      config.environment, KeysFile(user_dir / "keys.json"),
-      credentials::CredentialSources::load(user_dir / "credentials.json"),
-      std::make_shared<key_versions::VersionDraw>(config.key_version_seed),
-      config.error_log ? config.error_log
-                       : std::function<void(std::string_view)>([](std::string_view line) {
-                           std::fprintf(stderr, "llmrt: error: %.*s\n",
-                                        static_cast<int>(line.size()), line.data());
-                         })});
+  context = std::make_shared<CallContext>(
+      CallContext{config.environment, KeysFile(user_dir / "keys.json"),
+                  credentials::CredentialSources::load(user_dir / "credentials.json"),
+                  std::make_shared<key_versions::VersionDraw>(config.key_version_seed),
+                  error_log_or_default(config.error_log)});
   pool = std::make_shared<ThreadPool>(worker_count(config.async_threads),
                                       std::max<std::size_t>(1, config.async_queue_limit));
   if (config.load_bundled_plugins) registry.load_directory(bundled_plugin_dir(), false);
@@ -99,6 +121,7 @@ RuntimeState::RuntimeState(RuntimeConfig given)
   }
   if (config.load_user_plugins) registry.load_directory(user_dir / "plugins", false);
   for (const auto& path : config.plugin_paths) registry.load_path(path);
+  registry.finish();
   for (const auto& binding : registry.models()) {
     shared_instances.emplace(
         binding->info().id,
@@ -123,7 +146,7 @@ Model Runtime::get_model(std::string_view id) const {
 Model Runtime::create_model(std::string_view id, ModelSettings settings) const {
   auto binding = state_->binding(id);
   // Settings are checked now, so that a bad one fails here rather than on every call.
-  binding->schema().build(binding->info().id, settings.options, {}, {});
+  binding->schema().build(binding->info().id, settings.options, {}, {});  // no load needed
   if (settings.key) validate_key(settings.key->reveal(), "the key given to create_model");
   return Model(std::make_shared<ModelInstance>(std::move(binding), state_->context, state_->pool,
                                                std::move(settings.options),
@@ -137,11 +160,15 @@ std::vector<ModelInfo> Runtime::models() const {
 }
 
 std::vector<PluginInfo> Runtime::plugins() const {
-  return state_->registry.plugins_with_health();
+  return state_->registry.plugins();
 }
 
-const std::vector<LoadError>& Runtime::load_errors() const {
+std::vector<LoadError> Runtime::load_errors() const {
   return state_->registry.errors();
+}
+
+RuntimeStats Runtime::stats() const {
+  return {state_->registry.loaded_count()};
 }
 
 const std::filesystem::path& Runtime::user_dir() const {
