@@ -111,6 +111,7 @@ int run_plugins(const PluginsArgs& args) {
     boost::json::array refused;
     for (const LoadError& error : errors) refused.push_back(load_error_json(error));
     json["errors"] = std::move(refused);
+    json["files_loaded"] = runtime.stats().plugins_loaded;
     print_json(json);
     return kExitOk;
   }

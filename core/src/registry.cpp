@@ -24,14 +24,20 @@ void Registry::load_directory(const std::filesystem::path& dir, bool must_exist)
     return;
   }
   const std::string suffix = boost::dll::shared_library::suffix().string();
-  std::vector<std::filesystem::path> files;
+  // The directory is resolved once: a plain file in it is then <canonical dir>/<name>, without
+  // resolving every path again (1000 plugins: 4000 readlink calls fewer per start).
+  const std::filesystem::path canonical_dir = std::filesystem::weakly_canonical(dir, ec);
+  if (ec) ec.clear();
+  std::vector<std::pair<std::filesystem::path, std::filesystem::path>> files;  // found, canonical
   // A directory that cannot be listed (eg: no read permission) is reported like a missing one,
   // never skipped in silence: the user meant its plugins to load.
   std::filesystem::directory_iterator entries(dir, ec);
   for (; !ec && entries != std::filesystem::directory_iterator(); entries.increment(ec)) {
     std::error_code ignored;
-    if (entries->path().extension() == suffix && !entries->is_directory(ignored))
-      files.push_back(entries->path());
+    if (entries->path().extension() != suffix || entries->is_directory(ignored)) continue;
+    const bool plain = !canonical_dir.empty() && !entries->is_symlink(ignored);
+    files.emplace_back(entries->path(), plain ? canonical_dir / entries->path().filename()
+                                              : std::filesystem::path());
   }
   if (ec) {
     ledger_->add_error({dir.string(), LoadErrorKind::not_found,
@@ -39,7 +45,7 @@ void Registry::load_directory(const std::filesystem::path& dir, bool must_exist)
     if (files.empty()) return;
   }
   std::sort(files.begin(), files.end());
-  for (const auto& file : files) load_file(file);
+  for (const auto& [file, canonical] : files) load_file(file, canonical);
 }
 
 void Registry::load_path(const std::filesystem::path& path) {
@@ -51,9 +57,9 @@ void Registry::load_path(const std::filesystem::path& path) {
   }
 }
 
-void Registry::load_file(const std::filesystem::path& file) {
+void Registry::load_file(const std::filesystem::path& file, std::filesystem::path canonical) {
   std::error_code ec;
-  const std::filesystem::path canonical = std::filesystem::weakly_canonical(file, ec);
+  if (canonical.empty()) canonical = std::filesystem::weakly_canonical(file, ec);
   if (!seen_.insert(ec ? file : canonical).second) return;
   const auto chosen = isolation_.per_plugin.find(file.stem().string());
   PluginSource source{
@@ -92,6 +98,15 @@ void Registry::load_file(const std::filesystem::path& file) {
       cache->put(
           source.canonical_path, host_.user_dir,
           {*source.identity, isolation::PluginDescription{loaded.info, models}, std::nullopt});
+    }
+    if (cache != nullptr) {
+      // Lazy: what it offers is known now, and its code is let go at once (the library closed,
+      // or the worker stopped) until one of its models is called. Keeping 1000 libraries open
+      // makes every further dlopen and dlclose slower; loading one again costs ~0.1 ms.
+      PluginInfo described = loaded.info;
+      loaded = LoadedPlugin{};
+      add(file, std::make_shared<LazyPlugin>(std::move(source), std::move(described)), models, {});
+      return;
     }
     std::vector<std::shared_ptr<const ModelBinding>> bound = loaded.models;
     auto plugin = std::make_shared<LazyPlugin>(std::move(source), std::move(loaded));

@@ -44,7 +44,8 @@ class Registry {
   std::size_t loaded_count() const { return ledger_->loaded(); }
 
  private:
-  void load_file(const std::filesystem::path& file);
+  // `canonical`: the file's canonical path when the caller knows it (else it is resolved here).
+  void load_file(const std::filesystem::path& file, std::filesystem::path canonical = {});
   // Adds a described plugin's models; false (and a duplicate_model LoadError) when one of its
   // model ids is offered already.
   bool add(const std::filesystem::path& file, const std::shared_ptr<LazyPlugin>& plugin,

@@ -89,6 +89,17 @@ bool lists(const Runtime& runtime, std::string_view id) {
   return std::find(ids.begin(), ids.end(), id) != ids.end();
 }
 
+// The files under `dir` that this process has mapped (/proc/self/maps).
+std::set<std::string> mapped_from(const fs::path& dir) {
+  std::set<std::string> mapped;
+  std::ifstream maps("/proc/self/maps");
+  for (std::string line; std::getline(maps, line);) {
+    const std::size_t at = line.find(dir.string());
+    if (at != std::string::npos) mapped.insert(line.substr(at));
+  }
+  return mapped;
+}
+
 class LazyLoading : public ::testing::Test {
  protected:
   fs::path plugin_dir() const { return temp_.path() / "plugins"; }
@@ -137,10 +148,17 @@ TEST_F(LazyLoading, EagerIsTheDefaultAndKeepsNoCache) {
   EXPECT_FALSE(fs::exists(cache_file()));
 }
 
-TEST_F(LazyLoading, AColdCacheLoadsEachFileOnceAndIsWrittenPrivately) {
+TEST_F(LazyLoading, AColdCacheLoadsEachFileOnceLetsItGoAndIsWrittenPrivately) {
   add_plugins(1, 3);
   const Runtime runtime(config());
   EXPECT_EQ(runtime.stats().plugins_loaded, 3u);
+  // Inspected, recorded, and let go until called.
+  for (const PluginInfo& plugin : runtime.plugins()) EXPECT_FALSE(plugin.loaded) << plugin.path;
+  if (test::test_isolation_mode() == IsolationMode::in_process) {
+    EXPECT_EQ(mapped_from(plugin_dir()), std::set<std::string>{});
+  }
+  EXPECT_EQ(runtime.get_model(model_id(3)).prompt("x").text, model_id(3) + ": x");
+  EXPECT_EQ(runtime.stats().plugins_loaded, 4u);
   const struct stat status = stat_of(cache_file());
   EXPECT_EQ(status.st_mode & 07777, 0600u);
   EXPECT_EQ(status.st_uid, ::geteuid());
@@ -205,13 +223,7 @@ TEST_F(LazyLoading, ADirectoryOfManyPluginsLoadsOnlyTheOneCalled) {
   EXPECT_EQ(loaded, 1u);
   if (test::test_isolation_mode() == IsolationMode::in_process) {
     // And what the process has mapped agrees: one file of the directory.
-    std::set<std::string> mapped;
-    std::ifstream maps("/proc/self/maps");
-    for (std::string line; std::getline(maps, line);) {
-      const std::size_t at = line.find(plugin_dir().string());
-      if (at != std::string::npos) mapped.insert(line.substr(at));
-    }
-    EXPECT_EQ(mapped, (std::set<std::string>{plugin_file(called).string()}));
+    EXPECT_EQ(mapped_from(plugin_dir()), (std::set<std::string>{plugin_file(called).string()}));
   }
 }
 
