@@ -76,6 +76,13 @@ class PluginCache {
   std::string save();
 
  private:
+  struct Contents {
+    std::optional<boost::json::object> plugins;
+    std::string ignored_because;
+  };
+  static Contents read(const std::filesystem::path& file);
+  PluginCache(std::filesystem::path file, Contents contents);
+
   const std::filesystem::path file_;
   mutable std::mutex mutex_;
   boost::json::object plugins_;  // canonical path -> entry, as stored
