@@ -44,7 +44,9 @@ void Registry::load_directory(const std::filesystem::path& dir, bool must_exist)
                         "plugin directory '" + dir.string() + "' cannot be read: " + ec.message()});
     if (files.empty()) return;
   }
-  std::sort(files.begin(), files.end());
+  // By name, as strings (path comparison splits both paths into components on every compare).
+  std::sort(files.begin(), files.end(),
+            [](const auto& a, const auto& b) { return a.first.native() < b.first.native(); });
   for (const auto& [file, canonical] : files) load_file(file, canonical);
 }
 
@@ -60,7 +62,7 @@ void Registry::load_path(const std::filesystem::path& path) {
 void Registry::load_file(const std::filesystem::path& file, std::filesystem::path canonical) {
   std::error_code ec;
   if (canonical.empty()) canonical = std::filesystem::weakly_canonical(file, ec);
-  if (!seen_.insert(ec ? file : canonical).second) return;
+  if (!seen_.insert((ec ? file : canonical).native()).second) return;
   const auto chosen = isolation_.per_plugin.find(file.stem().string());
   PluginSource source{
       file,         (ec ? file : canonical).string(),

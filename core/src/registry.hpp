@@ -10,8 +10,8 @@
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "lazy_plugin.hpp"
@@ -56,7 +56,7 @@ class Registry {
   IsolationConfig isolation_;
   std::shared_ptr<PluginLedger> ledger_;
   bool lazy_;
-  std::set<std::filesystem::path> seen_;  // canonical paths: a file is added once
+  std::unordered_set<std::string> seen_;  // canonical paths: a file is added once
   std::vector<std::shared_ptr<LazyPlugin>> plugins_;
   std::vector<std::shared_ptr<LazyModel>> models_;
   std::map<std::string, std::shared_ptr<LazyModel>, std::less<>> by_id_;
