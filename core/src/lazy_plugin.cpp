@@ -36,8 +36,9 @@ void PluginLedger::save_cache() {
 LoadedPlugin load_now(const PluginSource& source) {
   source.ledger->count_load();
   return source.mode == IsolationMode::process
-             ? isolation::load_plugin_in_worker(source.path, source.host, source.isolation)
-             : load_plugin(source.path, source.host);
+             ? isolation::load_plugin_in_worker(source.path, source.settings->host,
+                                                source.settings->isolation)
+             : load_plugin(source.path, source.settings->host);
 }
 
 LazyPlugin::LazyPlugin(PluginSource source, LoadedPlugin loaded)
@@ -110,7 +111,7 @@ void LazyPlugin::remember(
     for (const auto& binding : loaded.models) description.models.push_back(binding->info());
     entry.description = std::move(description);
   }
-  cache->put(source_.canonical_path, source_.host.user_dir, entry);
+  cache->put(source_.canonical_path, source_.settings->host.user_dir, entry);
   source_.ledger->save_cache();
 }
 

@@ -61,13 +61,18 @@ class PluginLedger {
   bool save_failure_reported_ = false;
 };
 
+// What every plugin of one Runtime is loaded with: one copy, shared.
+struct LoadSettings {
+  HostIdentity host;
+  IsolationConfig isolation;
+};
+
 // How one plugin file is loaded, whenever that happens.
 struct PluginSource {
   std::filesystem::path path;                          // as found, eg: "<dir>/echo.so"
   std::string canonical_path;                          // the cache's key
   std::optional<plugin_cache::FileIdentity> identity;  // when the cache described it
-  HostIdentity host;
-  IsolationConfig isolation;
+  std::shared_ptr<const LoadSettings> settings;
   IsolationMode mode = IsolationMode::in_process;
   std::shared_ptr<PluginLedger> ledger;
 };

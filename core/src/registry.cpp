@@ -9,8 +9,8 @@ namespace llmrt {
 
 Registry::Registry(HostIdentity host, IsolationConfig isolation,
                    std::shared_ptr<PluginLedger> ledger, bool lazy)
-    : host_(std::move(host)),
-      isolation_(std::move(isolation)),
+    : settings_(std::make_shared<const LoadSettings>(
+          LoadSettings{std::move(host), std::move(isolation)})),
       ledger_(std::move(ledger)),
       lazy_(lazy) {}
 
@@ -63,18 +63,21 @@ void Registry::load_file(const std::filesystem::path& file, std::filesystem::pat
   std::error_code ec;
   if (canonical.empty()) canonical = std::filesystem::weakly_canonical(file, ec);
   if (!seen_.insert((ec ? file : canonical).native()).second) return;
-  const auto chosen = isolation_.per_plugin.find(file.stem().string());
-  PluginSource source{
-      file,         (ec ? file : canonical).string(),
-      std::nullopt, host_,
-      isolation_,   chosen == isolation_.per_plugin.end() ? isolation_.mode : chosen->second,
-      ledger_};
+  const IsolationConfig& isolation = settings_->isolation;
+  const auto chosen = isolation.per_plugin.find(file.stem().string());
+  PluginSource source{file,
+                      (ec ? file : canonical).string(),
+                      std::nullopt,
+                      settings_,
+                      chosen == isolation.per_plugin.end() ? isolation.mode : chosen->second,
+                      ledger_};
   plugin_cache::PluginCache* const cache = lazy_ ? ledger_->cache() : nullptr;
   if (cache != nullptr) source.identity = plugin_cache::identify(source.canonical_path);
 
   // Known to the cache, as the file is now: listed without loading it.
   if (cache != nullptr && source.identity) {
-    if (auto entry = cache->find(source.canonical_path, *source.identity, host_.user_dir)) {
+    if (auto entry =
+            cache->find(source.canonical_path, *source.identity, settings_->host.user_dir)) {
       if (entry->error) {
         ledger_->add_error({file.string(), entry->error->kind, entry->error->message});
         return;
@@ -98,7 +101,7 @@ void Registry::load_file(const std::filesystem::path& file, std::filesystem::pat
     if (cache != nullptr && source.identity &&
         plugin_cache::identify(source.canonical_path) == source.identity) {
       cache->put(
-          source.canonical_path, host_.user_dir,
+          source.canonical_path, settings_->host.user_dir,
           {*source.identity, isolation::PluginDescription{loaded.info, models}, std::nullopt});
     }
     if (cache != nullptr) {
@@ -117,7 +120,7 @@ void Registry::load_file(const std::filesystem::path& file, std::filesystem::pat
     if (cache != nullptr && source.identity &&
         plugin_cache::identify(source.canonical_path) == source.identity) {
       cache->put(
-          source.canonical_path, host_.user_dir,
+          source.canonical_path, settings_->host.user_dir,
           {*source.identity, std::nullopt, LoadError{file.string(), error.kind(), error.what()}});
     }
     ledger_->add_error({file.string(), error.kind(), error.what()});

@@ -52,8 +52,7 @@ class Registry {
            const std::vector<ModelInfo>& models,
            const std::vector<std::shared_ptr<const ModelBinding>>& bound);
 
-  HostIdentity host_;
-  IsolationConfig isolation_;
+  std::shared_ptr<const LoadSettings> settings_;
   std::shared_ptr<PluginLedger> ledger_;
   bool lazy_;
   std::unordered_set<std::string> seen_;  // canonical paths: a file is added once

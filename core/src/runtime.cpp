@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -23,7 +24,23 @@ class RuntimeState {
   std::shared_ptr<const CallContext> context;
   std::shared_ptr<ThreadPool> pool;
   Registry registry;
-  std::map<std::string, std::shared_ptr<ModelInstance>, std::less<>> shared_instances;
+  // The shared instance of each model get_model() was asked for, made on first request (a
+  // Runtime listing 1000 models makes none of them for `llmrt models`).
+  mutable std::mutex shared_mutex;
+  mutable std::map<std::string, std::shared_ptr<ModelInstance>, std::less<>> shared_instances;
+
+  std::shared_ptr<ModelInstance> shared_instance(std::string_view id) const {
+    std::shared_ptr<LazyModel> model = binding(id);  // throws a clear error for an unknown id
+    std::lock_guard lock(shared_mutex);
+    auto found = shared_instances.find(id);
+    if (found == shared_instances.end()) {
+      std::string key = model->info().id;
+      auto instance = std::make_shared<ModelInstance>(std::move(model), context, pool,
+                                                      OptionValues{}, std::nullopt);
+      found = shared_instances.emplace(std::move(key), std::move(instance)).first;
+    }
+    return found->second;
+  }
 
   std::shared_ptr<LazyModel> binding(std::string_view id) const {
     auto binding = registry.find(id);
@@ -122,11 +139,6 @@ RuntimeState::RuntimeState(RuntimeConfig given)
   if (config.load_user_plugins) registry.load_directory(user_dir / "plugins", false);
   for (const auto& path : config.plugin_paths) registry.load_path(path);
   registry.finish();
-  for (const auto& binding : registry.models()) {
-    shared_instances.emplace(
-        binding->info().id,
-        std::make_shared<ModelInstance>(binding, context, pool, OptionValues{}, std::nullopt));
-  }
 }
 
 Runtime::Runtime(RuntimeConfig config)
@@ -139,8 +151,7 @@ Runtime::~Runtime() {
 }
 
 Model Runtime::get_model(std::string_view id) const {
-  state_->binding(id);  // throws a clear error for an unknown id
-  return Model(state_->shared_instances.find(id)->second);
+  return Model(state_->shared_instance(id));
 }
 
 Model Runtime::create_model(std::string_view id, ModelSettings settings) const {
