@@ -16,6 +16,7 @@ plugins=${3:-1000}
 llmrt=$(realpath "$build/bin/llmrt")
 template=$(realpath "$build/test-plugins/lazy_template.so")
 
+called=$(printf 'lazy-model-%05d' $((plugins >= 777 ? 777 : plugins)))  # the model prompted
 work=$(mktemp -d /tmp/llmrt-startup-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/plugins" "$work/home"
@@ -24,23 +25,29 @@ for ((n = 1; n <= plugins; n++)); do
   perl -0777 -pe "s/lazy-model-00000/$id/" "$template" >"$work/plugins/lazy-$id.so"
 done
 
-# Times one command RUNS times; `prepare` runs before each run, untimed.
+# Times one command RUNS times (`prepare` runs before each run, untimed): the median wall time,
+# its spread, and the median CPU time (user + system) of the process, which a loaded machine
+# inflates less than the wall time.
 median_ms() {
   local label=$1 prepare=$2
   shift 2
-  local times=() start end
+  local walls=() cpus=() line
+  local TIMEFORMAT='%3R %3U %3S'
   for ((i = 0; i < runs; i++)); do
     eval "$prepare"
-    start=$EPOCHREALTIME
-    "$@" >/dev/null 2>&1
-    end=$EPOCHREALTIME
-    times+=("$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.2f", (e - s) * 1000 }')")
+    line=$({ time "$@" >/dev/null 2>&1; } 2>&1) || {
+      echo "failed: $*" >&2
+      exit 1
+    }
+    read -r real user sys <<<"$line"
+    walls+=("$(awk -v r="$real" 'BEGIN { printf "%.1f", r * 1000 }')")
+    cpus+=("$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.1f", (u + s) * 1000 }')")
   done
-  local sorted
-  sorted=$(printf '%s\n' "${times[@]}" | sort -n)
-  printf '%-52s median %7s ms  (min %s, max %s)\n' "$label" \
-    "$(sed -n "$(((runs + 1) / 2))p" <<<"$sorted")" "$(head -1 <<<"$sorted")" \
-    "$(tail -1 <<<"$sorted")"
+  local sorted middle=$(((runs + 1) / 2))
+  sorted=$(printf '%s\n' "${walls[@]}" | sort -n)
+  printf '%-52s wall %7s ms (min %s, max %s), cpu %s ms\n' "$label" \
+    "$(sed -n "${middle}p" <<<"$sorted")" "$(head -1 <<<"$sorted")" "$(tail -1 <<<"$sorted")" \
+    "$(printf '%s\n' "${cpus[@]}" | sort -n | sed -n "${middle}p")"
 }
 
 bench() {
@@ -52,13 +59,17 @@ bench() {
   median_ms "llmrt models, cold cache" "rm -f '$cache'" "$binary" models
   "$binary" models >/dev/null 2>&1
   median_ms "llmrt models, warm cache" "" "$binary" models
-  median_ms "llmrt prompt -m lazy-model-00777 hello" "" "$binary" prompt -m lazy-model-00777 hello
-  median_ms "llmrt prompt -m lazy-model-00777 --no-log hello" "" \
-    "$binary" prompt -m lazy-model-00777 --no-log hello
-  export LLMRT_PLUGIN_PATH=
+  median_ms "llmrt prompt -m $called hello" "" "$binary" prompt -m "$called" hello
+  median_ms "llmrt prompt -m $called --no-log hello" "" \
+    "$binary" prompt -m "$called" --no-log hello
+  median_ms "llmrt prompt -m echo --key k --no-log hello" "" \
+    "$binary" prompt -m echo --key k --no-log hello
+  # The bundled plugins only, in a HOME of their own (so a cache of their own).
+  export HOME="$work/home-bundled" LLMRT_PLUGIN_PATH=
+  mkdir -p "$HOME"
   "$binary" models >/dev/null 2>&1
-  median_ms "llmrt prompt -m echo --key k hello (bundled only)" "" \
-    "$binary" prompt -m echo --key k hello
+  echo "-- bundled plugins only"
+  median_ms "llmrt prompt -m echo --key k hello" "" "$binary" prompt -m echo --key k hello
   median_ms "llmrt prompt -m echo --key k --no-log hello" "" \
     "$binary" prompt -m echo --key k --no-log hello
 }
