@@ -65,19 +65,6 @@ std::shared_ptr<const ModelBinding> LazyPlugin::model(const std::string& id) {
       // A plugin may describe itself by more than its file (eg: models from a configuration file
       // in the user directory): what it describes now is what the next runs list.
       if (loaded.info.model_ids != described_.model_ids) remember(loaded);
-      // The cache described this file as it was when it was recorded: what loads now must still
-      // offer every model listed from it (model ids are how calls find their code).
-      for (const std::string& listed : described_.model_ids) {
-        const bool offered =
-            std::any_of(loaded.models.begin(), loaded.models.end(),
-                        [&](const auto& binding) { return binding->info().id == listed; });
-        if (!offered) {
-          throw PluginLoadError(LoadErrorKind::invalid_descriptor,
-                                "plugin '" + source_.path.string() + "': model '" + listed +
-                                    "' was listed from the plugin cache but the plugin no longer "
-                                    "offers it; run `llmrt plugins --refresh`");
-        }
-      }
       loaded_ = std::move(loaded);
     } catch (const PluginLoadError& error) {
       failure_ = error.what();
@@ -91,8 +78,12 @@ std::shared_ptr<const ModelBinding> LazyPlugin::model(const std::string& id) {
   for (const auto& binding : loaded_->models) {
     if (binding->info().id == id) return binding;
   }
-  throw Error(ErrorCode::plugin_load,
-              "plugin '" + source_.path.string() + "' does not offer model '" + id + "'");
+  // Listed from the cache, but the plugin no longer offers it: the plugin itself is fine (its other
+  // models answer), and the cache already says what it offers now.
+  throw Error(ErrorCode::model_not_found,
+              "model '" + id + "' was listed from the plugin cache, but plugin '" +
+                  source_.path.string() +
+                  "' no longer offers it; list models again with `llmrt models`");
 }
 
 void LazyPlugin::remember(

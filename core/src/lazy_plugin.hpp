@@ -96,7 +96,8 @@ class LazyPlugin {
   // The binding of model `id`, loading the plugin first if it is not loaded yet. Throws
   // Error(plugin_load) with the loader's message when it cannot be loaded (the same message and,
   // in load_errors(), the same LoadErrorKind as at start in eager mode), now and on every later
-  // call (the file is not tried again by this Runtime).
+  // call (the file is not tried again by this Runtime). Throws Error(model_not_found) when the
+  // plugin loads but no longer offers `id` (a plugin whose models depend on more than its file).
   std::shared_ptr<const ModelBinding> model(const std::string& id);
 
  private:

@@ -532,6 +532,39 @@ TEST_F(LazyLoading, APluginThatFailsOnFirstUseFailsThatCallAsAnEagerRuntimeRepor
   EXPECT_EQ(next.stats().plugins_loaded, 0u);
 }
 
+TEST_F(LazyLoading, AModelThePluginNoLongerOffersFailsAloneAndTheCacheLearnsWhatItOffersNow) {
+  add_plugins(1, 2);
+  warm_cache();
+  // Same inode, size and mtime, but the plugin now offers lazy-model-00009: what a plugin whose
+  // models come from a configuration file looks like to the cache.
+  const struct timespec mtime = mtime_of(plugin_file(1));
+  const std::string bytes = plugin_bytes(model_id(9));
+  {
+    const int fd = ::open(plugin_file(1).c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::pwrite(fd, bytes.data(), bytes.size(), 0), static_cast<ssize_t>(bytes.size()));
+    ::close(fd);
+  }
+  set_mtime(plugin_file(1), mtime);
+  {
+    const Runtime runtime(config());
+    ASSERT_TRUE(lists(runtime, model_id(1)));
+    try {
+      (void)runtime.get_model(model_id(1)).prompt("x");
+      ADD_FAILURE() << "a model the plugin no longer offers answered";
+    } catch (const Error& error) {
+      EXPECT_EQ(error.code(), ErrorCode::model_not_found);
+      EXPECT_NE(std::string(error.what()).find("no longer offers it"), std::string::npos)
+          << error.what();
+    }
+    EXPECT_TRUE(runtime.load_errors().empty()) << "the plugin itself loads";
+  }
+  const Runtime next(config());
+  EXPECT_EQ(ids_of(next), (std::vector<std::string>{model_id(9), model_id(2)}));
+  EXPECT_EQ(next.stats().plugins_loaded, 0u);
+  EXPECT_EQ(next.get_model(model_id(9)).prompt("y").text, model_id(9) + ": y");
+}
+
 TEST_F(LazyLoading, NoCacheFileMeansEveryPluginIsLoadedAtStart) {
   add_plugins(1, 2);
   RuntimeConfig without = config();
