@@ -85,8 +85,8 @@ void Registry::load_file(const std::filesystem::path& file, std::filesystem::pat
       isolation::PluginDescription& described = *entry->description;
       described.plugin.path = file.string();
       for (ModelInfo& model : described.models) model.plugin_path = file.string();
-      auto plugin = std::make_shared<LazyPlugin>(std::move(source), described.plugin);
-      add(file, plugin, described.models, {});
+      auto plugin = std::make_shared<LazyPlugin>(std::move(source), std::move(described.plugin));
+      add(file, plugin, std::move(described.models), {});
       return;
     }
   }
@@ -110,12 +110,13 @@ void Registry::load_file(const std::filesystem::path& file, std::filesystem::pat
       // makes every further dlopen and dlclose slower; loading one again costs ~0.1 ms.
       PluginInfo described = loaded.info;
       loaded = LoadedPlugin{};
-      add(file, std::make_shared<LazyPlugin>(std::move(source), std::move(described)), models, {});
+      add(file, std::make_shared<LazyPlugin>(std::move(source), std::move(described)),
+          std::move(models), {});
       return;
     }
     std::vector<std::shared_ptr<const ModelBinding>> bound = loaded.models;
     auto plugin = std::make_shared<LazyPlugin>(std::move(source), std::move(loaded));
-    add(file, plugin, models, bound);
+    add(file, plugin, std::move(models), bound);
   } catch (const PluginLoadError& error) {
     if (cache != nullptr && source.identity &&
         plugin_cache::identify(source.canonical_path) == source.identity) {
@@ -132,7 +133,7 @@ void Registry::load_file(const std::filesystem::path& file, std::filesystem::pat
 }
 
 bool Registry::add(const std::filesystem::path& file, const std::shared_ptr<LazyPlugin>& plugin,
-                   const std::vector<ModelInfo>& models,
+                   std::vector<ModelInfo> models,
                    const std::vector<std::shared_ptr<const ModelBinding>>& bound) {
   for (const ModelInfo& model : models) {
     if (auto existing = find(model.id)) {
@@ -143,9 +144,10 @@ bool Registry::add(const std::filesystem::path& file, const std::shared_ptr<Lazy
     }
   }
   for (std::size_t i = 0; i < models.size(); ++i) {
-    auto model =
-        std::make_shared<LazyModel>(models[i], plugin, i < bound.size() ? bound[i] : nullptr);
-    by_id_.emplace(models[i].id, model);
+    std::string id = models[i].id;
+    auto model = std::make_shared<LazyModel>(std::move(models[i]), plugin,
+                                             i < bound.size() ? bound[i] : nullptr);
+    by_id_.emplace(std::move(id), model);
     models_.push_back(std::move(model));
   }
   plugins_.push_back(plugin);

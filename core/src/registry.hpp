@@ -49,7 +49,7 @@ class Registry {
   // Adds a described plugin's models; false (and a duplicate_model LoadError) when one of its
   // model ids is offered already.
   bool add(const std::filesystem::path& file, const std::shared_ptr<LazyPlugin>& plugin,
-           const std::vector<ModelInfo>& models,
+           std::vector<ModelInfo> models,
            const std::vector<std::shared_ptr<const ModelBinding>>& bound);
 
   std::shared_ptr<const LoadSettings> settings_;
