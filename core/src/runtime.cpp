@@ -63,11 +63,6 @@ EnvironmentLookup environment_or_default(EnvironmentLookup environment) {
   return [](const char* name) -> const char* { return std::getenv(name); };
 }
 
-RuntimeConfig with_environment(RuntimeConfig config) {
-  config.environment = environment_or_default(std::move(config.environment));
-  return config;
-}
-
 // <directory of libllmrt>/llmrt/plugins: the same relative place in the build and install trees.
 std::filesystem::path bundled_plugin_dir() {
   const std::filesystem::path library_dir = boost::dll::this_line_location().parent_path().string();
@@ -91,7 +86,8 @@ std::vector<std::filesystem::path> split_path_list(const char* list) {
 std::shared_ptr<plugin_cache::PluginCache> open_plugin_cache(const RuntimeConfig& config) {
   if (config.plugin_loading != PluginLoading::lazy) return nullptr;
   std::optional<std::filesystem::path> file = config.plugin_cache_file;
-  if (!file) file = plugin_cache::default_cache_file(config.environment);
+  // (Called before the constructor's body sets the default environment.)
+  if (!file) file = plugin_cache::default_cache_file(environment_or_default(config.environment));
   if (!file || file->empty()) return nullptr;
   auto cache = std::make_shared<plugin_cache::PluginCache>(*file);
   if (config.refresh_plugin_cache) cache->forget_all();
@@ -114,20 +110,25 @@ std::size_t worker_count(std::size_t configured) {
 }  // namespace
 
 RuntimeState::RuntimeState(RuntimeConfig given)
-    : config(with_environment(std::move(given))),
+    : config(std::move(given)),
       user_dir(config.user_dir ? *config.user_dir
                                : default_user_dir(environment_or_default(config.environment))),
       registry(HostIdentity{user_dir.string()}, config.isolation,
                std::make_shared<PluginLedger>(open_plugin_cache(config),
                                               error_log_or_default(config.error_log)),
                config.plugin_loading == PluginLoading::lazy) {
+  config.environment = environment_or_default(std::move(config.environment));
   // credentials.json is read once, here; a file that cannot be used does not stop the runtime: its
   // error is thrown by the calls that need it (see docs/keys.md#credentialsjson).
-  context = std::make_shared<CallContext>(
-      CallContext{config.environment, KeysFile(user_dir / "keys.json"),
-                  credentials::CredentialSources::load(user_dir / "credentials.json"),
-                  std::make_shared<key_versions::VersionDraw>(config.key_version_seed),
-                  error_log_or_default(config.error_log)});
+  context = std::make_shared<CallContext>(CallContext{
+      config.environment, KeysFile(user_dir / "keys.json"),
+      credentials::CredentialSources::load(user_dir / "credentials.json"),
+      std::make_shared<key_versions::VersionDraw>(config.key_version_seed),
+      config.error_log ? config.error_log
+                       : std::function<void(std::string_view)>([](std::string_view line) {
+                           std::fprintf(stderr, "llmrt: error: %.*s\n",
+                                        static_cast<int>(line.size()), line.data());
+                         })});
   pool = std::make_shared<ThreadPool>(worker_count(config.async_threads),
                                       std::max<std::size_t>(1, config.async_queue_limit));
   if (config.load_bundled_plugins) registry.load_directory(bundled_plugin_dir(), false);

@@ -51,6 +51,16 @@ struct RuntimeConfig {
   bool load_user_plugins = true;
   // More plugin directories, or plugin files, loaded after the above.
   std::vector<std::filesystem::path> plugin_paths;
+  // Eager (the default for embedding: fail fast at start) or lazy (what the llmrt CLI and
+  // `llmrt serve` use).
+  PluginLoading plugin_loading = PluginLoading::eager;
+  // The plugin metadata cache of lazy loading. Unset: $XDG_CACHE_HOME/llmrt/plugins-v1.json, else
+  // ~/.cache/llmrt/plugins-v1.json (from `environment`). An empty path: no cache (every plugin file
+  // is then loaded at start, as in eager mode). Ignored in eager mode.
+  std::optional<std::filesystem::path> plugin_cache_file;
+  // Lazy mode: inspect every plugin file again, as if the cache were empty, and rewrite the cache
+  // (`llmrt plugins --refresh`).
+  bool refresh_plugin_cache = false;
   // The user directory (keys.json, default_model.txt). Default: $LLMRT_USER_PATH, else
   // $XDG_CONFIG_HOME/llmrt, else ~/.config/llmrt.
   std::optional<std::filesystem::path> user_dir;
@@ -69,16 +79,6 @@ struct RuntimeConfig {
   // Where plugin code runs (in this process, or in worker processes) and the limits of workers.
   // See <llmrt/isolation.hpp> and docs/isolation.md.
   IsolationConfig isolation;
-  // Eager (the default for embedding: fail fast at start) or lazy (what the llmrt CLI and
-  // `llmrt serve` use).
-  PluginLoading plugin_loading = PluginLoading::eager;
-  // The plugin metadata cache of lazy loading. Unset: $XDG_CACHE_HOME/llmrt/plugins-v1.json, else
-  // ~/.cache/llmrt/plugins-v1.json (from `environment`). An empty path: no cache (every plugin file
-  // is then loaded at start, as in eager mode). Ignored in eager mode.
-  std::optional<std::filesystem::path> plugin_cache_file;
-  // Lazy mode: inspect every plugin file again, as if the cache were empty, and rewrite the cache
-  // (`llmrt plugins --refresh`).
-  bool refresh_plugin_cache = false;
 };
 
 enum class LoadErrorKind {
