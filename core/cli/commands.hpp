@@ -61,9 +61,10 @@ struct ModelsDefaultArgs {
 };
 int run_models_default(const ModelsDefaultArgs& args);
 
-// llmrt plugins [--json]
+// llmrt plugins [--json] [--refresh]
 struct PluginsArgs {
   bool json = false;
+  bool refresh = false;  // inspect every plugin file again and rewrite the plugin cache
 };
 int run_plugins(const PluginsArgs& args);
 

@@ -28,6 +28,9 @@ void set_isolation_args(IsolationArgs args) {
 RuntimeConfig cli_runtime_config(IsolationMode default_mode, double default_call_timeout_seconds) {
   const IsolationArgs& args = stored();
   RuntimeConfig config;
+  // A command uses a few models at most: list them from the plugin cache and load only the plugins
+  // it calls (docs/cli.md#the-plugin-cache).
+  config.plugin_loading = PluginLoading::lazy;
   IsolationConfig& isolation = config.isolation;
   isolation.mode = args.mode ? parse_mode(*args.mode, "--isolation") : default_mode;
   for (const std::string& item : args.per_plugin) {

@@ -24,11 +24,12 @@ struct IsolationArgs {
 // Remembers the parsed options (main.cpp calls it once, before any command runs).
 void set_isolation_args(IsolationArgs args);
 
-// A RuntimeConfig with the isolation options applied; `default_mode` when --isolation is absent.
-// In `process` by default (serve), a call without --call-timeout is limited to
-// `default_call_timeout_seconds` (serve passes its --request-timeout, 300 s by default), so that a
-// hung plugin cannot hold a gateway slot forever and the two deadlines never disagree unless the
-// user sets both. Throws Error(usage) for an unknown mode or a malformed NAME=MODE.
+// A RuntimeConfig with lazy plugin loading (the plugin cache) and the isolation options applied;
+// `default_mode` when --isolation is absent. In `process` by default (serve), a call without
+// --call-timeout is limited to `default_call_timeout_seconds` (serve passes its --request-timeout,
+// 300 s by default), so that a hung plugin cannot hold a gateway slot forever and the two deadlines
+// never disagree unless the user sets both. Throws Error(usage) for an unknown mode or a malformed
+// NAME=MODE.
 RuntimeConfig cli_runtime_config(IsolationMode default_mode = IsolationMode::in_process,
                                  double default_call_timeout_seconds = 300);
 

@@ -192,6 +192,8 @@ int main(int argc, char** argv) {
   CLI::App* plugins = app.add_subcommand("plugins", "List loaded plugins and load errors");
   plugins->require_subcommand(0, 1);
   plugins->add_flag("--json", plugins_args.json, "Print JSON");
+  plugins->add_flag("--refresh", plugins_args.refresh,
+                    "Inspect every plugin file again and rebuild the plugin cache");
   CLI::App* inspect =
       plugins->add_subcommand("inspect", "Show how the loader sees one plugin file");
   inspect->add_option("file", inspect_args.file, "The plugin file")->required();

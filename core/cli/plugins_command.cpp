@@ -34,6 +34,7 @@ boost::json::object plugin_json(const PluginInfo& plugin) {
   json["isolation"] = to_string(plugin.isolation);
   json["state"] = plugin.health.state;
   json["crashes"] = plugin.health.crashes;
+  json["loaded"] = plugin.loaded;
   return json;
 }
 
@@ -95,8 +96,10 @@ void print_inspection_json(const PluginInspection& inspection) {
 }  // namespace
 
 int run_plugins(const PluginsArgs& args) {
-  const Runtime runtime(cli_runtime_config());
-  const std::vector<LoadError>& errors = runtime.load_errors();
+  RuntimeConfig config = cli_runtime_config();
+  config.refresh_plugin_cache = args.refresh;
+  const Runtime runtime(std::move(config));
+  const std::vector<LoadError> errors = runtime.load_errors();
   print_load_errors(errors);
   const std::vector<PluginInfo> plugins = runtime.plugins();
 
@@ -108,6 +111,7 @@ int run_plugins(const PluginsArgs& args) {
     boost::json::array refused;
     for (const LoadError& error : errors) refused.push_back(load_error_json(error));
     json["errors"] = std::move(refused);
+    json["files_loaded"] = runtime.stats().plugins_loaded;
     print_json(json);
     return kExitOk;
   }

@@ -135,14 +135,16 @@ void refuse_if_expired(const Credential& credential, KeySource source,
 
 Response dispatch(const ModelInstance& instance, std::string_view text, PromptOptions& options,
                   const std::atomic<bool>* cancel_requested) {
-  const ModelBinding& binding = instance.binding();
-  const ModelInfo& model = binding.info();
+  const ModelInfo& model = instance.info();
   Response response;
   response.model_id = model.id;
 
   const ResolvedKey resolved = resolve_key(instance, options, response.warnings);
-  const std::string options_text = binding.schema().build(model.id, instance.default_options(),
-                                                          options.options, options.options_json);
+  const std::string options_text = instance.model().schema().build(
+      model.id, instance.default_options(), options.options, options.options_json);
+  // The plugin's code, loaded now if this is its first call (lazy loading): after the key and the
+  // options were checked, so that a call refused for them loads nothing.
+  const ModelBinding& binding = instance.binding();
 
   const ConversationFields conversation(model, options, response.warnings);
   llmrt_prompt prompt = {sizeof(llmrt_prompt),

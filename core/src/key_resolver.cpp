@@ -78,7 +78,7 @@ ResolvedKey resolve_current_version(const ModelInstance& instance, const std::st
 
 ResolvedKey resolve_key(const ModelInstance& instance, PromptOptions& options,
                         std::vector<std::string>& warnings) {
-  const ModelInfo& model = instance.binding().info();
+  const ModelInfo& model = instance.info();
   if (options.key && !options.key_name.empty()) {
     throw Error(ErrorCode::usage, "give either a key or the name of a stored key, not both");
   }

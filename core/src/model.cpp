@@ -10,7 +10,7 @@ namespace llmrt {
 Model::Model(std::shared_ptr<ModelInstance> instance) : instance_(std::move(instance)) {}
 
 const ModelInfo& Model::info() const {
-  return instance_->binding().info();
+  return instance_->info();
 }
 
 Response Model::prompt(std::string_view text, PromptOptions options) const {
@@ -53,8 +53,9 @@ AsyncResponse Model::prompt_async(std::string text, PromptOptions options) const
   };
   // Each model has its own lane: a model that is not reentrant runs one call at a time there and
   // holds at most one worker, whatever else is queued.
-  const ModelBinding& binding = instance_->binding();
-  switch (pool->try_submit(task, {&binding, !binding.info().reentrant})) {
+  // (The listed model, not its binding, names the lane: the plugin may not be loaded yet.)
+  const LazyModel& model = instance_->model();
+  switch (pool->try_submit(task, {&model, !model.info().reentrant})) {
     case ThreadPool::Submitted::accepted:
       break;
     case ThreadPool::Submitted::full:
@@ -69,7 +70,7 @@ AsyncResponse Model::prompt_async(std::string text, PromptOptions options) const
 Model::AsyncLoad Model::async_load() const {
   const std::shared_ptr<ThreadPool> pool = instance_->pool();
   if (!pool) return {};
-  const ThreadPool::LaneLoad load = pool->load(&instance_->binding());
+  const ThreadPool::LaneLoad load = pool->load(&instance_->model());
   return {load.queued, load.running};
 }
 

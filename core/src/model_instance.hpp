@@ -13,6 +13,7 @@
 #include "credential.hpp"
 #include "credentials/sources.hpp"
 #include "key_versions/version_choice.hpp"
+#include "lazy_plugin.hpp"
 #include "model_binding.hpp"
 
 namespace llmrt {
@@ -32,7 +33,7 @@ struct CallContext {
 
 class ModelInstance {
  public:
-  ModelInstance(std::shared_ptr<const ModelBinding> binding,
+  ModelInstance(std::shared_ptr<const LazyModel> binding,
                 std::shared_ptr<const CallContext> context, std::weak_ptr<ThreadPool> pool,
                 OptionValues default_options, std::optional<Key> key)
       : binding_(std::move(binding)),
@@ -42,7 +43,13 @@ class ModelInstance {
     if (key) key_ = std::make_shared<const Credential>(Credential{std::move(*key), {}, {}});
   }
 
-  const ModelBinding& binding() const { return *binding_; }
+  // The model's description; no plugin code is needed for it.
+  const ModelInfo& info() const { return binding_->info(); }
+  // The model as listed: its schema, and its address as the model's lane in the async pool.
+  const LazyModel& model() const { return *binding_; }
+  // The model's code: loads its plugin on the first call (lazy loading). Throws
+  // Error(plugin_load) when the plugin cannot be loaded.
+  const ModelBinding& binding() const { return binding_->binding(); }
   const CallContext& context() const { return *context_; }
   const OptionValues& default_options() const { return default_options_; }
   std::shared_ptr<ThreadPool> pool() const { return pool_.lock(); }
@@ -61,7 +68,7 @@ class ModelInstance {
   }
 
  private:
-  std::shared_ptr<const ModelBinding> binding_;
+  std::shared_ptr<const LazyModel> binding_;
   std::shared_ptr<const CallContext> context_;
   std::weak_ptr<ThreadPool> pool_;
   OptionValues default_options_;

@@ -1,5 +1,7 @@
-// The set of loaded plugins and their models, built from directories and files. A plugin that
-// fails is recorded as a LoadError and skipped; the rest load as usual.
+// The set of plugins and their models, built from directories and files. A plugin that fails is
+// recorded as a LoadError and skipped; the rest load as usual. In lazy mode a file the plugin
+// cache knows (same identity) is listed from the cache without loading it; any other file is
+// loaded now by the usual rules, and recorded in the cache.
 #ifndef LLMRT_REGISTRY_HPP
 #define LLMRT_REGISTRY_HPP
 
@@ -8,44 +10,55 @@
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
-#include "model_binding.hpp"
+#include "lazy_plugin.hpp"
 #include "plugin_library.hpp"
 
 namespace llmrt {
 
+// Threading: built on one thread (the Runtime's constructor); after that, every const member may
+// be called from any thread.
 class Registry {
  public:
-  explicit Registry(HostIdentity host, IsolationConfig isolation = {})
-      : host_(std::move(host)), isolation_(std::move(isolation)) {}
+  // `ledger` holds the cache (lazy mode) or none (eager mode: every file is loaded now).
+  Registry(HostIdentity host, IsolationConfig isolation, std::shared_ptr<PluginLedger> ledger,
+           bool lazy);
 
-  // Loads every plugin file (by the platform's suffix, eg: ".so") in `dir`, in name order.
+  // Adds every plugin file (by the platform's suffix, eg: ".so") in `dir`, in name order.
   // A missing directory is skipped unless `must_exist`, when it is a LoadError.
   void load_directory(const std::filesystem::path& dir, bool must_exist);
-  // Loads one file, or every plugin in it if it is a directory.
+  // Adds one file, or every plugin in it if it is a directory.
   void load_path(const std::filesystem::path& path);
+  // Saves what was learnt into the cache (once everything is added).
+  void finish() { ledger_->save_cache(); }
 
-  std::shared_ptr<const ModelBinding> find(std::string_view id) const;
-  const std::vector<std::shared_ptr<const ModelBinding>>& models() const { return models_; }
-  const std::vector<PluginInfo>& plugins() const { return plugins_; }
-  // plugins() with the health of those in worker processes as of now.
-  std::vector<PluginInfo> plugins_with_health() const;
-  const std::vector<LoadError>& errors() const { return errors_; }
+  std::shared_ptr<LazyModel> find(std::string_view id) const;
+  const std::vector<std::shared_ptr<LazyModel>>& models() const { return models_; }
+  // The plugins, with `loaded` and the health of those in worker processes as of now.
+  std::vector<PluginInfo> plugins() const;
+  std::vector<LoadError> errors() const { return ledger_->errors(); }
+  std::size_t error_count() const { return ledger_->error_count(); }
+  std::size_t loaded_count() const { return ledger_->loaded(); }
 
  private:
-  void load_file(const std::filesystem::path& file);
+  // `canonical`: the file's canonical path when the caller knows it (else it is resolved here).
+  void load_file(const std::filesystem::path& file, std::filesystem::path canonical = {});
+  // Adds a described plugin's models; false (and a duplicate_model LoadError) when one of its
+  // model ids is offered already.
+  bool add(const std::filesystem::path& file, const std::shared_ptr<LazyPlugin>& plugin,
+           std::vector<ModelInfo> models,
+           const std::vector<std::shared_ptr<const ModelBinding>>& bound);
 
-  HostIdentity host_;
-  IsolationConfig isolation_;
-  std::map<std::string, std::shared_ptr<isolation::WorkerPool>> pools_;  // by plugin path
-  std::set<std::filesystem::path> seen_;  // canonical paths: a file is loaded once
-  std::vector<std::shared_ptr<const ModelBinding>> models_;
-  std::map<std::string, std::shared_ptr<const ModelBinding>, std::less<>> by_id_;
-  std::vector<PluginInfo> plugins_;
-  std::vector<LoadError> errors_;
+  std::shared_ptr<const LoadSettings> settings_;
+  std::shared_ptr<PluginLedger> ledger_;
+  bool lazy_;
+  std::unordered_set<std::string> seen_;  // canonical paths: a file is added once
+  std::vector<std::shared_ptr<LazyPlugin>> plugins_;
+  std::vector<std::shared_ptr<LazyModel>> models_;
+  std::map<std::string, std::shared_ptr<LazyModel>, std::less<>> by_id_;
 };
 
 }  // namespace llmrt

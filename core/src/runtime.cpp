@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -23,15 +24,31 @@ class RuntimeState {
   std::shared_ptr<const CallContext> context;
   std::shared_ptr<ThreadPool> pool;
   Registry registry;
-  std::map<std::string, std::shared_ptr<ModelInstance>, std::less<>> shared_instances;
+  // The shared instance of each model get_model() was asked for, made on first request (a
+  // Runtime listing 1000 models makes none of them for `llmrt models`).
+  mutable std::mutex shared_mutex;
+  mutable std::map<std::string, std::shared_ptr<ModelInstance>, std::less<>> shared_instances;
 
-  std::shared_ptr<const ModelBinding> binding(std::string_view id) const {
+  std::shared_ptr<ModelInstance> shared_instance(std::string_view id) const {
+    std::shared_ptr<LazyModel> model = binding(id);  // throws a clear error for an unknown id
+    std::lock_guard lock(shared_mutex);
+    auto found = shared_instances.find(id);
+    if (found == shared_instances.end()) {
+      std::string key = model->info().id;
+      auto instance = std::make_shared<ModelInstance>(std::move(model), context, pool,
+                                                      OptionValues{}, std::nullopt);
+      found = shared_instances.emplace(std::move(key), std::move(instance)).first;
+    }
+    return found->second;
+  }
+
+  std::shared_ptr<LazyModel> binding(std::string_view id) const {
     auto binding = registry.find(id);
     if (!binding) {
       std::string message = "unknown model '" + std::string(id) + "'";
-      if (!registry.errors().empty()) {
-        message += " (" + std::to_string(registry.errors().size()) +
-                   " plugin(s) failed to load; see `llmrt plugins`)";
+      if (const std::size_t errors = registry.error_count(); errors > 0) {
+        message +=
+            " (" + std::to_string(errors) + " plugin(s) failed to load; see `llmrt plugins`)";
       }
       throw Error(ErrorCode::model_not_found, message + "; list models with `llmrt models`");
     }
@@ -65,6 +82,26 @@ std::vector<std::filesystem::path> split_path_list(const char* list) {
   return paths;
 }
 
+// The plugin cache of lazy mode, read now; null in eager mode or when there is none.
+std::shared_ptr<plugin_cache::PluginCache> open_plugin_cache(const RuntimeConfig& config) {
+  if (config.plugin_loading != PluginLoading::lazy) return nullptr;
+  std::optional<std::filesystem::path> file = config.plugin_cache_file;
+  // (Called before the constructor's body sets the default environment.)
+  if (!file) file = plugin_cache::default_cache_file(environment_or_default(config.environment));
+  if (!file || file->empty()) return nullptr;
+  auto cache = std::make_shared<plugin_cache::PluginCache>(*file);
+  if (config.refresh_plugin_cache) cache->forget_all();
+  return cache;
+}
+
+std::function<void(std::string_view)> error_log_or_default(
+    std::function<void(std::string_view)> error_log) {
+  if (error_log) return error_log;
+  return [](std::string_view line) {
+    std::fprintf(stderr, "llmrt: error: %.*s\n", static_cast<int>(line.size()), line.data());
+  };
+}
+
 std::size_t worker_count(std::size_t configured) {
   if (configured > 0) return configured;
   return std::max<std::size_t>(2, std::thread::hardware_concurrency());
@@ -76,7 +113,10 @@ RuntimeState::RuntimeState(RuntimeConfig given)
     : config(std::move(given)),
       user_dir(config.user_dir ? *config.user_dir
                                : default_user_dir(environment_or_default(config.environment))),
-      registry(HostIdentity{user_dir.string()}, config.isolation) {
+      registry(HostIdentity{user_dir.string()}, config.isolation,
+               std::make_shared<PluginLedger>(open_plugin_cache(config),
+                                              error_log_or_default(config.error_log)),
+               config.plugin_loading == PluginLoading::lazy) {
   config.environment = environment_or_default(std::move(config.environment));
   // credentials.json is read once, here; a file that cannot be used does not stop the runtime: its
   // error is thrown by the calls that need it (see docs/keys.md#credentialsjson).
@@ -100,11 +140,7 @@ RuntimeState::RuntimeState(RuntimeConfig given)
   }
   if (config.load_user_plugins) registry.load_directory(user_dir / "plugins", false);
   for (const auto& path : config.plugin_paths) registry.load_path(path);
-  for (const auto& binding : registry.models()) {
-    shared_instances.emplace(
-        binding->info().id,
-        std::make_shared<ModelInstance>(binding, context, pool, OptionValues{}, std::nullopt));
-  }
+  registry.finish();
 }
 
 Runtime::Runtime(RuntimeConfig config)
@@ -117,14 +153,13 @@ Runtime::~Runtime() {
 }
 
 Model Runtime::get_model(std::string_view id) const {
-  state_->binding(id);  // throws a clear error for an unknown id
-  return Model(state_->shared_instances.find(id)->second);
+  return Model(state_->shared_instance(id));
 }
 
 Model Runtime::create_model(std::string_view id, ModelSettings settings) const {
   auto binding = state_->binding(id);
   // Settings are checked now, so that a bad one fails here rather than on every call.
-  binding->schema().build(binding->info().id, settings.options, {}, {});
+  binding->schema().build(binding->info().id, settings.options, {}, {});  // no load needed
   if (settings.key) validate_key(settings.key->reveal(), "the key given to create_model");
   return Model(std::make_shared<ModelInstance>(std::move(binding), state_->context, state_->pool,
                                                std::move(settings.options),
@@ -138,11 +173,15 @@ std::vector<ModelInfo> Runtime::models() const {
 }
 
 std::vector<PluginInfo> Runtime::plugins() const {
-  return state_->registry.plugins_with_health();
+  return state_->registry.plugins();
 }
 
-const std::vector<LoadError>& Runtime::load_errors() const {
+std::vector<LoadError> Runtime::load_errors() const {
   return state_->registry.errors();
+}
+
+RuntimeStats Runtime::stats() const {
+  return {state_->registry.loaded_count()};
 }
 
 const std::filesystem::path& Runtime::user_dir() const {

@@ -31,6 +31,18 @@ namespace llmrt {
 // environment.
 using EnvironmentLookup = std::function<const char*(const char* name)>;
 
+// When plugin files are loaded (docs/embedding.md#eager-and-lazy-loading).
+enum class PluginLoading {
+  // Every plugin file is loaded when the Runtime is made: a broken plugin shows in load_errors()
+  // at once, and nothing is loaded later. The plugin cache is not used.
+  eager,
+  // Models are listed from the plugin cache (a file it does not know, or that changed, is loaded
+  // at start by the usual rules and recorded), and a plugin is loaded when one of its models is
+  // first called. A plugin that then fails to load fails that call with Error(plugin_load) and is
+  // added to load_errors().
+  lazy,
+};
+
 struct RuntimeConfig {
   // Load the plugins installed next to the runtime library (<libdir>/llmrt/plugins).
   bool load_bundled_plugins = true;
@@ -40,6 +52,16 @@ struct RuntimeConfig {
   bool load_user_plugins = true;
   // More plugin directories, or plugin files, loaded after the above.
   std::vector<std::filesystem::path> plugin_paths;
+  // Eager (the default for embedding: fail fast at start) or lazy (what the llmrt CLI and
+  // `llmrt serve` use).
+  PluginLoading plugin_loading = PluginLoading::eager;
+  // The plugin metadata cache of lazy loading. Unset: $XDG_CACHE_HOME/llmrt/plugins-v1.json, else
+  // ~/.cache/llmrt/plugins-v1.json (from `environment`). An empty path: no cache (every plugin file
+  // is then loaded at start, as in eager mode). Ignored in eager mode.
+  std::optional<std::filesystem::path> plugin_cache_file;
+  // Lazy mode: inspect every plugin file again, as if the cache were empty, and rewrite the cache
+  // (`llmrt plugins --refresh`).
+  bool refresh_plugin_cache = false;
   // The user directory (keys.json, default_model.txt). Default: $LLMRT_USER_PATH, else
   // $XDG_CONFIG_HOME/llmrt, else ~/.config/llmrt.
   std::optional<std::filesystem::path> user_dir;
@@ -113,6 +135,16 @@ struct PluginInfo {
   std::vector<std::string> model_ids;
   IsolationMode isolation = IsolationMode::in_process;
   PluginHealth health;  // always "ok" in process for in_process plugins
+  // Loaded by this Runtime (its code mapped, or its workers started); false for a plugin listed
+  // from the plugin cache whose models were not called yet (lazy loading).
+  bool loaded = false;
+};
+
+// What a Runtime did so far, for tests and diagnostics.
+struct RuntimeStats {
+  // Plugin files this Runtime loaded (dlopen in process, or a worker pool started), at start or on
+  // a model's first call. A plugin already loaded by another Runtime of the process counts too.
+  std::size_t plugins_loaded = 0;
 };
 
 // What `llmrt plugins inspect FILE` shows: the file as the loader sees it.
@@ -160,7 +192,9 @@ class Runtime {
 
   std::vector<ModelInfo> models() const;
   std::vector<PluginInfo> plugins() const;
-  const std::vector<LoadError>& load_errors() const;
+  // The plugins that were refused: at start, and (lazy loading) on a model's first call since.
+  std::vector<LoadError> load_errors() const;
+  RuntimeStats stats() const;
 
   const std::filesystem::path& user_dir() const;
   std::filesystem::path keys_file_path() const;

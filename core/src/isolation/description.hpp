@@ -7,6 +7,7 @@
 #include <llmrt/model.hpp>
 #include <llmrt/runtime.hpp>
 
+#include <boost/json/object.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,11 @@ struct PluginDescription {
 std::string to_json(const PluginDescription& description);
 // Throws ProtocolError when `json` is not a description.
 PluginDescription description_from_json(std::string_view json);
+
+// The same, as a JSON object: the plugin metadata cache keeps descriptions in this form.
+// description_from_object throws std::exception (eg: a missing field) when `object` is not one.
+boost::json::object to_json_object(const PluginDescription& description);
+PluginDescription description_from_object(const boost::json::object& object);
 
 }  // namespace llmrt::isolation
 
