@@ -70,12 +70,12 @@ struct ThreadPool::Shared {
   std::size_t running = 0;
   std::size_t queue_limit;
   const SpinPolicy idle_spin;
-  bool stopping = false;
+  // Written under `mutex`; atomic so that the spinning worker can read it without the lock.
+  std::atomic<bool> stopping{false};
   // Workers busy-waiting for a task before they sleep; at most one at a time, so that idle workers
   // never take more than one core from the threads doing the work.
   std::size_t spinning = 0;
   std::atomic<std::size_t> ready_size{0};  // ready.size(), for the spinner to read without the lock
-  std::atomic<bool> stopping_flag{false};  // stopping, likewise
 };
 
 ThreadPool::ThreadPool(std::size_t threads, std::size_t queue_limit, SpinPolicy idle_spin)
@@ -129,7 +129,7 @@ void ThreadPool::work(const std::shared_ptr<Shared>& shared) {
       spin_briefly(
           [&] {
             return s.ready_size.load(std::memory_order_relaxed) != 0 ||
-                   s.stopping_flag.load(std::memory_order_relaxed);
+                   s.stopping.load(std::memory_order_relaxed);
           },
           s.idle_spin);
       lock.lock();
@@ -173,7 +173,6 @@ void ThreadPool::shutdown() {
   {
     std::unique_lock lock(s.mutex);
     s.stopping = true;
-    s.stopping_flag.store(true, std::memory_order_relaxed);
     s.available.notify_all();
     if (own != workers_.end() && workers_.size() > 1) {
       // The calling task counts as running; tasks behind it on its own serial lane cannot start

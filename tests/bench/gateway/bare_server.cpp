@@ -35,8 +35,8 @@ namespace {
 
 namespace json = boost::json;
 
-// What echo receives for post_chat.lua's messages: the gateway passes the conversation (ABI 2.2) and
-// echo writes the system prompt as a "[system: ...]" line before the text.
+// What echo receives for post_chat.lua's messages: the gateway passes the conversation (ABI 2.2)
+// and echo writes the system prompt as a "[system: ...]" line before the text.
 constexpr const char* kDefaultPrompt =
     "[system: You are a helpful assistant.]\n"
     "Write one short sentence about the sea, the wind and the light over the harbour.";

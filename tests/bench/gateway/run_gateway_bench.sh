@@ -30,6 +30,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=bench_lib.sh
+source "$here/bench_lib.sh"
 root=$(cd "$here/../../.." && pwd)
 build_dir=${BUILD_DIR:-$root/build}
 case $build_dir in /*) ;; *) build_dir=$root/$build_dir ;; esac
@@ -67,18 +69,6 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/llmrt-gateway-bench.XXXXXX")
 gateway_pid=
 bare_pid=
 
-stop_process() {  # pid: SIGTERM, then SIGKILL after 5 s
-  local pid=$1
-  [[ -n $pid ]] || return 0
-  kill -TERM "$pid" 2> /dev/null || return 0
-  for _ in $(seq 50); do
-    kill -0 "$pid" 2> /dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2> /dev/null || true
-  wait "$pid" 2> /dev/null || true
-}
-
 cleanup() {
   stop_process "$gateway_pid"
   stop_process "$bare_pid"
@@ -89,22 +79,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# The port a server announced ("...http://127.0.0.1:PORT...") in `file`, waiting up to 10 s.
-wait_for_port() {
-  local file=$1 pid=$2 port
-  for _ in $(seq 100); do
-    port=$(sed -n 's|.*http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' "$file" | head -n 1)
-    if [[ -n $port ]]; then
-      echo "$port"
-      return 0
-    fi
-    kill -0 "$pid" 2> /dev/null || break
-    sleep 0.1
-  done
-  cat "$file" >&2
-  return 1
-}
 
 mkdir "$tmp/user"
 env -u LLMRT_PLUGIN_PATH -u OPENAI_BASE_URL LLMRT_USER_PATH="$tmp/user" \

@@ -15,6 +15,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=bench_lib.sh
+source "$here/bench_lib.sh"
 root=$(cd "$here/../../.." && pwd)
 build_dir=${BUILD_DIR:-$root/build}
 case $build_dir in /*) ;; *) build_dir=$root/$build_dir ;; esac
@@ -38,17 +40,6 @@ done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/llmrt-relay-bench.XXXXXX")
 gateway_pid=
 upstream_pid=
-stop_process() {
-  local pid=$1
-  [[ -n $pid ]] || return 0
-  kill -TERM "$pid" 2> /dev/null || return 0
-  for _ in $(seq 50); do
-    kill -0 "$pid" 2> /dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2> /dev/null || true
-  wait "$pid" 2> /dev/null || true
-}
 cleanup() {
   stop_process "$gateway_pid"
   stop_process "$upstream_pid"
@@ -56,21 +47,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-wait_for_port() {  # file pid
-  local port
-  for _ in $(seq 100); do
-    port=$(sed -n 's|.*http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' "$1" | head -n 1)
-    if [[ -n $port ]]; then
-      echo "$port"
-      return 0
-    fi
-    kill -0 "$2" 2> /dev/null || break
-    sleep 0.1
-  done
-  cat "$1" >&2
-  return 1
-}
 
 # 128 threads: cpp-httplib serves a keep-alive connection per thread, and the gateway's pool keeps
 # up to 64 connections open between runs; the direct runs need their 64 beside them.

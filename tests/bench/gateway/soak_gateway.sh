@@ -18,6 +18,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=bench_lib.sh
+source "$here/bench_lib.sh"
 root=$(cd "$here/../../.." && pwd)
 build_dir=${BUILD_DIR:-$root/build}
 case $build_dir in /*) ;; *) build_dir=$root/$build_dir ;; esac
@@ -58,17 +60,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-wait_for_port() {  # file pid
-  local port
-  for _ in $(seq 100); do
-    port=$(sed -n 's|.*http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' "$1" | head -n 1)
-    [[ -n $port ]] && echo "$port" && return 0
-    kill -0 "$2" 2> /dev/null || break
-    sleep 0.1
-  done
-  cat "$1" >&2
-  return 1
-}
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 to_ms() {
