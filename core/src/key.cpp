@@ -1,5 +1,11 @@
+// SHA256_Init/Update/Final are deprecated in OpenSSL 3 but still shipped by every 3.x, and unlike
+// EVP they need no provider set up: the first EVP digest of a process loads openssl.cnf and the
+// default provider, ~0.5-1 ms, a sixth of a whole `llmrt prompt`. OpenSSL 4 builds use EVP.
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/opensslv.h>
+#include <openssl/sha.h>
 #include <llmrt/error.hpp>
 #include <llmrt/key.hpp>
 
@@ -68,6 +74,14 @@ std::string Key::fingerprint() const {
 
 std::string sha256_prefix(std::string_view bytes) {
   unsigned char digest[EVP_MAX_MD_SIZE];
+#if OPENSSL_VERSION_MAJOR < 4
+  SHA256_CTX context;
+  const bool digested = SHA256_Init(&context) == 1 &&
+                        SHA256_Update(&context, bytes.data(), bytes.size()) == 1 &&
+                        SHA256_Final(digest, &context) == 1;
+  OPENSSL_cleanse(&context, sizeof context);  // it held the key's bytes
+  if (!digested) return "unavailable";
+#else
   unsigned int length = 0;
   // Fetched once: OpenSSL 3 otherwise looks the algorithm up again on every digest (~150 ns).
   static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
@@ -75,6 +89,7 @@ std::string sha256_prefix(std::string_view bytes) {
       EVP_Digest(bytes.data(), bytes.size(), digest, &length, sha256, nullptr) != 1) {
     return "unavailable";
   }
+#endif
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
   for (int i = 0; i < 6; ++i) {

@@ -79,11 +79,21 @@ struct ThreadPool::Shared {
 };
 
 ThreadPool::ThreadPool(std::size_t threads, std::size_t queue_limit, SpinPolicy idle_spin)
-    : shared_(std::make_shared<Shared>(queue_limit, idle_spin)) {
-  workers_.reserve(threads);
-  for (std::size_t i = 0; i < threads; ++i) {
-    workers_.emplace_back([shared = shared_] { work(shared); });
+    : shared_(std::make_shared<Shared>(queue_limit, idle_spin)), thread_count_(threads) {}
+
+void ThreadPool::start_workers_once() {
+  if (started_.load(std::memory_order_acquire)) return;
+  std::lock_guard once(shutdown_mutex_);
+  if (started_.load(std::memory_order_relaxed) || shared_->stopping) return;
+  workers_.reserve(thread_count_);
+  try {
+    for (std::size_t i = 0; i < thread_count_; ++i) {
+      workers_.emplace_back([shared = shared_] { work(shared); });
+    }
+  } catch (...) {
+    if (workers_.empty()) throw;  // with at least one worker every task still runs
   }
+  started_.store(true, std::memory_order_release);
 }
 
 ThreadPool::~ThreadPool() {
@@ -91,6 +101,7 @@ ThreadPool::~ThreadPool() {
 }
 
 ThreadPool::Submitted ThreadPool::try_submit(std::function<void()>& task, Lane lane) {
+  start_workers_once();
   Shared& s = *shared_;
   bool wake = false;
   {
@@ -166,7 +177,12 @@ void ThreadPool::shutdown() {
   } else {
     once.lock();
   }
-  if (workers_.empty()) return;
+  if (workers_.empty()) {
+    // Never started (or already shut down): take no more tasks, and there is nothing to join.
+    std::lock_guard lock(s.mutex);
+    s.stopping = true;
+    return;
+  }
   const std::thread::id self = std::this_thread::get_id();
   const auto own = std::find_if(workers_.begin(), workers_.end(),
                                 [&](const std::thread& worker) { return worker.get_id() == self; });

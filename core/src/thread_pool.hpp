@@ -8,6 +8,7 @@
 #ifndef LLMRT_THREAD_POOL_HPP
 #define LLMRT_THREAD_POOL_HPP
 
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -38,6 +39,8 @@ class ThreadPool {
   };
 
   // `idle_spin`: how an idle worker waits for a task before it sleeps (at most one at a time).
+  // The threads start with the first task, so a process that never submits one (a synchronous
+  // `llmrt prompt`) never pays for them.
   ThreadPool(std::size_t threads, std::size_t queue_limit, SpinPolicy idle_spin = {});
   // shutdown().
   ~ThreadPool();
@@ -45,7 +48,7 @@ class ThreadPool {
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   // Queues `task` on `lane`. Unless accepted, `task` is left untouched. A task must not throw.
-  // Thread-safe.
+  // Thread-safe. Throws std::system_error if the workers cannot be started (first call only).
   Submitted try_submit(std::function<void()>& task, Lane lane = {nullptr, false});
 
   // Takes no more tasks, lets every queued and running one finish, then joins the workers. Called
@@ -62,9 +65,12 @@ class ThreadPool {
  private:
   struct Shared;
   static void work(const std::shared_ptr<Shared>& shared);
+  void start_workers_once();
 
   std::shared_ptr<Shared> shared_;  // also held by each worker: it outlives the pool if need be
-  std::mutex shutdown_mutex_;
+  const std::size_t thread_count_;
+  std::mutex shutdown_mutex_;         // also guards starting the workers
+  std::atomic<bool> started_{false};  // workers_ was filled (set under shutdown_mutex_)
   std::vector<std::thread> workers_;  // emptied by shutdown()
 };
 

@@ -5,7 +5,14 @@
 // starts with `[system: <system prompt>]` and/or `[history: <N> turns]` lines, so callers and tests
 // can see what reached it. It reports usage in words: words read (system, earlier turns, prompt)
 // and words written.
+// SHA256_Init/Update/Final are deprecated in OpenSSL 3 but shipped by every 3.x, and need no
+// provider set up: the first EVP digest of a process loads openssl.cnf and the default provider
+// (~0.5-1 ms, a sixth of a whole `llmrt prompt -m echo`). OpenSSL 4 builds use EVP.
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/opensslv.h>
+#include <openssl/sha.h>
 #include <llmrt/sdk.hpp>
 
 #include <boost/json.hpp>
@@ -50,14 +57,23 @@ EchoOptions parse_options(std::string_view json) {
 }
 
 std::string key_fingerprint(std::string_view key) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+#if OPENSSL_VERSION_MAJOR < 4
+  SHA256_CTX context;
+  const bool digested = SHA256_Init(&context) == 1 &&
+                        SHA256_Update(&context, key.data(), key.size()) == 1 &&
+                        SHA256_Final(digest, &context) == 1;
+  OPENSSL_cleanse(&context, sizeof context);  // it held the key's bytes
+  if (!digested) throw llmrt::sdk::Error("SHA-256 is unavailable");
+#else
   // Fetched once: OpenSSL 3 looks the algorithm up again on every one-shot SHA256() call.
   static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   if (sha256 == nullptr ||
       EVP_Digest(key.data(), key.size(), digest, &length, sha256, nullptr) != 1) {
     throw llmrt::sdk::Error("SHA-256 is unavailable");
   }
+#endif
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex(12, '0');
   for (int i = 0; i < 6; ++i) {

@@ -40,7 +40,9 @@ TEST_F(AsyncIdleSpin, ACallBeyondWhatTheSpinnerTakesWakesASleepingWorker) {
   for (const bool yield : {false, true}) {
     Runtime runtime(config(2, std::chrono::seconds(2), yield));
     const Model model = runtime.get_model("echo");
-    std::this_thread::sleep_for(20ms);  // both workers idle: one spinning, one asleep
+    // The workers start with the first call; after it, both idle: one spinning, one asleep.
+    EXPECT_EQ(model.prompt_async("warm").get().text, "warm");
+    std::this_thread::sleep_for(20ms);
 
     std::promise<void> release;
     std::shared_future<void> released = release.get_future().share();

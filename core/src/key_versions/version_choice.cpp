@@ -86,15 +86,18 @@ std::optional<ChosenVersion> choose_stored_key(const KeysFile& file, std::string
   return ChosenVersion{std::move(versions[chosen].key), std::move(versions[chosen].label)};
 }
 
-VersionDraw::VersionDraw(std::optional<std::uint64_t> seed)
-    : engine_(seed ? *seed
-                   : (static_cast<std::uint64_t>(std::random_device{}()) << 32) ^
-                         std::random_device{}()) {}
+VersionDraw::VersionDraw(std::optional<std::uint64_t> seed) {
+  if (seed) engine_.emplace(*seed);
+}
 
 std::uint64_t VersionDraw::operator()(std::uint64_t total) {
   std::uniform_int_distribution<std::uint64_t> distribution(0, total - 1);
   std::lock_guard lock(mutex_);
-  return distribution(engine_);
+  if (!engine_) {
+    std::random_device device;
+    engine_.emplace((static_cast<std::uint64_t>(device()) << 32) ^ device());
+  }
+  return distribution(*engine_);
 }
 
 }  // namespace llmrt::key_versions

@@ -69,7 +69,7 @@ std::optional<ChosenVersion> choose_stored_key(const KeysFile& file, std::string
                                                VersionRequest request, VersionDraw& draw);
 
 // A random source for the choice: seeded for tests (RuntimeConfig::key_version_seed), else from
-// std::random_device. Thread-safe.
+// std::random_device on the first draw (most processes never draw). Thread-safe.
 class VersionDraw {
  public:
   explicit VersionDraw(std::optional<std::uint64_t> seed);
@@ -77,7 +77,7 @@ class VersionDraw {
 
  private:
   std::mutex mutex_;
-  std::mt19937_64 engine_;
+  std::optional<std::mt19937_64> engine_;  // made by the first draw without a seed
 };
 
 }  // namespace llmrt::key_versions
