@@ -14,6 +14,7 @@
 #include "cli_output.hpp"
 #include "commands.hpp"
 #include "conversation_log.hpp"
+#include "isolation_options.hpp"
 #include "prompt_keys.hpp"
 #include "secret_input.hpp"
 
@@ -51,7 +52,8 @@ Read read_prompt(bool interactive, std::string& text) {
 int run_chat(PromptArgs& args) {
   check_key_flags(args);
   const std::optional<Key> session_key = take_per_call_key(args);
-  Runtime runtime;
+  // As `llmrt prompt`: --isolation and its siblings apply, and only the plugin chatted with loads.
+  Runtime runtime(cli_runtime_config());
   print_load_errors(runtime.load_errors());
   std::optional<LoggedConversation> continued;
   if (args.continue_latest || !args.cid.empty()) {

@@ -170,6 +170,22 @@ TEST_F(CliTest, FailingCallExitsOneWithThePluginsMessage) {
   expect_one_error_line(result);
 }
 
+// `llmrt chat` runs its model as `llmrt prompt` does: --isolation applies to it. The misbehaving
+// plugin's `env` model prints an environment variable, which a worker process (given an empty
+// environment) does not have and the host does.
+TEST_F(CliTest, ChatHonoursTheIsolationFlag) {
+  if (!use_test_plugin("misbehaving.so")) GTEST_SKIP() << "test plugins not built";
+  cli_.set_env("CHAT_ISOLATION_PROBE", "seen-by-the-host");
+  const CliResult in_process =
+      run({"--isolation", "in_process", "chat", "-m", "env"}, "CHAT_ISOLATION_PROBE\n!exit\n");
+  EXPECT_EQ(in_process.exit_code, 0) << describe(in_process);
+  EXPECT_EQ(in_process.out, "seen-by-the-host\n");
+  const CliResult isolated =
+      run({"--isolation", "process", "chat", "-m", "env"}, "CHAT_ISOLATION_PROBE\n!exit\n");
+  EXPECT_EQ(isolated.exit_code, 0) << describe(isolated);
+  EXPECT_EQ(isolated.out, "(unset)\n") << "the chat's model ran in the llmrt process itself";
+}
+
 // ---- Where the key comes from ------------------------------------------------------------------
 
 TEST_F(CliTest, KeyFlagReachesTheModel) {
