@@ -131,7 +131,8 @@ RuntimeState::RuntimeState(RuntimeConfig given)
                          })});
   pool = std::make_shared<ThreadPool>(
       worker_count(config.async_threads), std::max<std::size_t>(1, config.async_queue_limit),
-      SpinPolicy{config.async_idle_spin.limit, config.async_idle_spin.yield});
+      SpinPolicy{config.async_idle_spin.limit, config.async_idle_spin.yield},
+      WakePolicy{config.async_active_workers, config.async_starvation_delay});
   if (config.load_bundled_plugins) registry.load_directory(bundled_plugin_dir(), false);
   if (config.use_plugin_path_env) {
     for (const auto& dir : split_path_list(config.environment("LLMRT_PLUGIN_PATH"))) {

@@ -15,9 +15,12 @@ thread_local const void* current_pool = nullptr;
 }  // namespace
 
 struct ThreadPool::Shared {
+  using Clock = std::chrono::steady_clock;
+
   struct Item {
     std::function<void()> task;
     Lane lane;
+    Clock::time_point queued_at;
   };
   struct LaneState {
     std::deque<std::function<void()>> waiting;  // serial lanes: behind the one in ready or running
@@ -25,7 +28,13 @@ struct ThreadPool::Shared {
     LaneLoad load;
   };
 
-  Shared(std::size_t limit, SpinPolicy spin) : queue_limit(limit), idle_spin(spin) {}
+  Shared(std::size_t limit, SpinPolicy spin, WakePolicy wake)
+      : queue_limit(limit),
+        idle_spin(spin),
+        active_workers(wake.active_workers > 0
+                           ? wake.active_workers
+                           : std::max<std::size_t>(1, std::thread::hardware_concurrency())),
+        starvation_delay(wake.starvation_delay) {}
 
   // Called with `mutex` held when a task of `lane` has finished.
   void finished(const Lane& lane) {
@@ -36,9 +45,9 @@ struct ThreadPool::Shared {
     --state.load.running;
     if (lane.serial) {
       if (!state.waiting.empty()) {
-        push_ready({std::move(state.waiting.front()), lane});
+        push_ready({std::move(state.waiting.front()), lane, Clock::now()});
         state.waiting.pop_front();
-        if (needs_wake()) available.notify_one();
+        wake_for_ready();
       } else {
         state.in_flight = false;
       }
@@ -57,12 +66,55 @@ struct ThreadPool::Shared {
     ready_size.store(ready.size(), std::memory_order_relaxed);
     return item;
   }
-  // Called with `mutex` held, after a push: a spinning worker takes a task without being woken,
-  // so only tasks beyond what the spinners will take need a sleeping worker woken.
-  bool needs_wake() const { return ready.size() > spinning; }
+  // Workers not asleep, or woken and about to run: spinning, running a task, between two tasks.
+  std::size_t awake() const {
+    return threads - sleeping - (watcher_asleep && !watcher_told_to_take ? 1 : 0) + wake_tokens;
+  }
+
+  // Called with `mutex` held, after a task joined `ready`. A spinning worker takes a task without
+  // being woken; beyond what the spinner will take, a sleeping worker is woken only while fewer
+  // than `active_workers` are awake. Otherwise the task waits for an awake worker to be done, and
+  // the watcher makes sure it does not wait past `starvation_delay`.
+  void wake_for_ready() {
+    if (ready.size() <= spinning) return;
+    if (awake() < active_workers) {
+      if (wake_one_sleeper()) return;
+      if (watcher_asleep && !watcher_told_to_take) {
+        watcher_told_to_take = true;
+        watch.notify_one();
+        return;
+      }
+    }
+    last_deferred = ready.back().queued_at;
+    if (watcher_asleep && !watcher_polling) {
+      watcher_polling = true;  // it times the queue from now on, while tasks keep being deferred
+      watch.notify_one();
+    }
+  }
+
+  // Called with `mutex` held: wakes one worker sleeping on `available`, if any is left to wake.
+  bool wake_one_sleeper() {
+    if (sleeping <= wake_tokens) return false;
+    ++wake_tokens;
+    available.notify_one();
+    return true;
+  }
+
+  // Called with `mutex` held: whether the oldest queued task has waited `starvation_delay`.
+  bool starving(Clock::time_point now) const {
+    return !ready.empty() && now - ready.front().queued_at >= starvation_delay;
+  }
+
+  // Called with `mutex` held by a worker that has just taken a task: if the tasks behind it have
+  // waited too long (the awake workers are blocked), another sleeping worker is woken for them;
+  // each worker woken this way does the same, until no queued task is starving.
+  void rescue_starving() {
+    if (!ready.empty() && starving(Clock::now())) wake_one_sleeper();
+  }
 
   std::mutex mutex;
-  std::condition_variable available;  // ready gained a task, or stopping
+  std::condition_variable available;  // a wake token was given, or stopping
+  std::condition_variable watch;      // the watcher's: told to take a task, to time, or stopping
   std::condition_variable changed;    // a task finished (for shutdown)
   std::deque<Item> ready;
   std::unordered_map<const void*, LaneState> lanes;
@@ -76,10 +128,23 @@ struct ThreadPool::Shared {
   // never take more than one core from the threads doing the work.
   std::size_t spinning = 0;
   std::atomic<std::size_t> ready_size{0};  // ready.size(), for the spinner to read without the lock
+
+  const std::size_t active_workers;
+  const std::chrono::microseconds starvation_delay;
+  std::size_t threads = 0;      // workers in work()
+  std::size_t sleeping = 0;     // workers waiting on `available`
+  std::size_t wake_tokens = 0;  // of those, how many were woken and have not yet woken up
+  // The watcher: one sleeping worker waiting on `watch`. While calls run and tasks may be queued
+  // (`watcher_polling`), it sleeps only until the oldest queued task would start to starve.
+  bool watcher_asleep = false;
+  bool watcher_polling = false;
+  bool watcher_told_to_take = false;  // woken because fewer than active_workers are awake
+  Clock::time_point last_deferred;    // when a task last waited for an awake worker
 };
 
-ThreadPool::ThreadPool(std::size_t threads, std::size_t queue_limit, SpinPolicy idle_spin)
-    : shared_(std::make_shared<Shared>(queue_limit, idle_spin)), thread_count_(threads) {}
+ThreadPool::ThreadPool(std::size_t threads, std::size_t queue_limit, SpinPolicy idle_spin,
+                       WakePolicy wake)
+    : shared_(std::make_shared<Shared>(queue_limit, idle_spin, wake)), thread_count_(threads) {}
 
 void ThreadPool::start_workers_once() {
   if (started_.load(std::memory_order_acquire)) return;
@@ -103,14 +168,13 @@ ThreadPool::~ThreadPool() {
 ThreadPool::Submitted ThreadPool::try_submit(std::function<void()>& task, Lane lane) {
   start_workers_once();
   Shared& s = *shared_;
-  bool wake = false;
   {
     std::lock_guard lock(s.mutex);
     if (s.stopping) return Submitted::stopping;
     if (s.queued >= s.queue_limit) return Submitted::full;
     ++s.queued;
     if (lane.id == nullptr) {
-      s.push_ready({std::move(task), lane});
+      s.push_ready({std::move(task), lane, Shared::Clock::now()});
     } else {
       Shared::LaneState& state = s.lanes[lane.id];
       ++state.load.queued;
@@ -119,11 +183,10 @@ ThreadPool::Submitted ThreadPool::try_submit(std::function<void()>& task, Lane l
         return Submitted::accepted;  // it moves to ready when the one ahead of it finishes
       }
       state.in_flight = lane.serial;
-      s.push_ready({std::move(task), lane});
+      s.push_ready({std::move(task), lane, Shared::Clock::now()});
     }
-    wake = s.needs_wake();
+    s.wake_for_ready();
   }
-  if (wake) s.available.notify_one();
   return Submitted::accepted;
 }
 
@@ -131,6 +194,7 @@ void ThreadPool::work(const std::shared_ptr<Shared>& shared) {
   Shared& s = *shared;
   current_pool = &s;
   std::unique_lock lock(s.mutex);
+  ++s.threads;
   for (;;) {
     if (s.ready.empty() && !s.stopping && s.spinning == 0 && s.idle_spin.limit.count() > 0) {
       // A task often follows the last one within microseconds (a caller waiting on a result
@@ -146,8 +210,15 @@ void ThreadPool::work(const std::shared_ptr<Shared>& shared) {
       lock.lock();
       --s.spinning;
     }
-    s.available.wait(lock, [&] { return s.stopping || !s.ready.empty(); });
-    if (s.ready.empty()) return;  // stopping, and nothing left this worker could run
+    if (s.ready.empty()) {
+      if (s.stopping) break;  // nothing left this worker could run
+      if (s.watcher_asleep) {
+        sleep_until_woken(s, lock);
+      } else {
+        watch_queue(s, lock);
+      }
+      continue;
+    }
     Shared::Item item = s.pop_ready();
     --s.queued;
     ++s.running;
@@ -156,6 +227,7 @@ void ThreadPool::work(const std::shared_ptr<Shared>& shared) {
       --lane_load.queued;
       ++lane_load.running;
     }
+    s.rescue_starving();
     lock.unlock();
     item.task();
     // Destroyed before the task counts as finished, unlocked: it may own the last reference to the
@@ -165,6 +237,41 @@ void ThreadPool::work(const std::shared_ptr<Shared>& shared) {
     s.finished(item.lane);
     s.changed.notify_all();
   }
+  --s.threads;
+}
+
+void ThreadPool::sleep_until_woken(Shared& s, std::unique_lock<std::mutex>& lock) {
+  ++s.sleeping;
+  s.available.wait(lock, [&] { return s.stopping || s.wake_tokens > 0; });
+  if (s.wake_tokens > 0) --s.wake_tokens;
+  --s.sleeping;
+}
+
+void ThreadPool::watch_queue(Shared& s, std::unique_lock<std::mutex>& lock) {
+  s.watcher_asleep = true;
+  for (;;) {
+    if (s.stopping) break;
+    if (s.watcher_told_to_take && !s.ready.empty()) break;
+    s.watcher_told_to_take = false;
+    if (s.starving(Shared::Clock::now())) break;
+    if (!s.ready.empty()) {
+      s.watch.wait_until(lock, s.ready.front().queued_at + s.starvation_delay);
+    } else if (s.watcher_polling && s.running > 0 &&
+               Shared::Clock::now() - s.last_deferred < 16 * s.starvation_delay) {
+      // Tasks were deferred lately, so more may be queued without a wake-up: look again after the
+      // delay. Polling stops soon after the deferrals do (a long call alone costs no wake-ups).
+      s.watch.wait_for(lock, s.starvation_delay);
+    } else {
+      s.watcher_polling = false;
+      s.watch.wait(lock);
+    }
+  }
+  s.watcher_asleep = false;
+  s.watcher_polling = false;
+  s.watcher_told_to_take = false;
+  // Off to run a task: a sleeping worker is woken to watch in its place (it takes a task first if
+  // one is waiting), or a queue whose awake workers are all blocked would have nobody timing it.
+  if (!s.stopping) s.wake_one_sleeper();
 }
 
 void ThreadPool::shutdown() {
@@ -190,6 +297,7 @@ void ThreadPool::shutdown() {
     std::unique_lock lock(s.mutex);
     s.stopping = true;
     s.available.notify_all();
+    s.watch.notify_all();
     if (own != workers_.end() && workers_.size() > 1) {
       // The calling task counts as running; tasks behind it on its own serial lane cannot start
       // before it returns, so they are not waited for (this worker runs them afterwards). With no
