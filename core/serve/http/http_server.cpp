@@ -4,9 +4,12 @@
 // that goes away is seen at once, and pipelined requests wait (bounded) in the buffer.
 #include "http_server.hpp"
 
+#include <openssl/crypto.h>
+
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -229,9 +232,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // A fixed read size rather than asking how much is waiting (FIONREAD): one system call less
     // per request. Large bodies arrive in kReadChunk pieces, each parsed as it comes.
     constexpr std::size_t kReadChunk = 16 * 1024;
+    // Read into this I/O thread's scratch space, then keep only what arrived: a request of a few
+    // hundred bytes costs a small allocation, where preparing 16 KiB of `in_` for every request
+    // (freed once answered, so that idle connections hold no buffer) kept malloc consolidating
+    // its free lists (~2% of the gateway's CPU).
+    thread_local std::array<char, kReadChunk> scratch;
     const std::size_t room = in_.max_size() - in_.size();
     const std::size_t want = std::min(room, kReadChunk);
-    const std::size_t bytes = socket.read_some(in_.prepare(want), ec);
+    const std::size_t bytes = socket.read_some(net::buffer(scratch.data(), want), ec);
     if (ec == net::error::would_block || ec == net::error::try_again) {
       do_read();
       return;
@@ -240,7 +248,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
       close();  // end of stream or reset: the client has gone
       return;
     }
+    net::buffer_copy(in_.prepare(bytes), net::buffer(scratch.data(), bytes));
     in_.commit(bytes);
+    OPENSSL_cleanse(scratch.data(), bytes);  // it may hold a key (Authorization)
     if (phase_ == Phase::lingering) {
       in_.consume(in_.size());
       do_read();
