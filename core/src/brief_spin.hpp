@@ -33,6 +33,40 @@ bool spin_briefly(Ready&& ready, SpinPolicy policy) {
   }
 }
 
+// A brief spin that stops trying while it keeps failing: a wait that ran out of spin makes the
+// next `skip` waits sleep at once, `skip` doubling (up to 64) with each further failure and reset
+// by a success. Where the awaited thing comes within microseconds (an idle machine: a worker
+// process answering), nearly every wait is caught spinning; where it does not (cores saturated,
+// the other side waiting for one), spinning soon costs almost nothing. Not thread-safe: one per
+// waiting thread or per object waited on one call at a time.
+class AdaptiveSpin {
+ public:
+  explicit AdaptiveSpin(SpinPolicy policy) : policy_(policy) {}
+
+  // As spin_briefly(ready, policy), or just ready() while backing off.
+  template <typename Ready>
+  bool wait(Ready&& ready) {
+    if (policy_.limit.count() <= 0) return ready();
+    if (skip_ > 0) {
+      --skip_;
+      return ready();
+    }
+    if (spin_briefly(ready, policy_)) {
+      backoff_ = 1;
+      return true;
+    }
+    skip_ = backoff_;
+    backoff_ = backoff_ >= kMaxBackoff ? kMaxBackoff : backoff_ * 2;
+    return false;
+  }
+
+ private:
+  static constexpr unsigned kMaxBackoff = 64;
+  SpinPolicy policy_;
+  unsigned backoff_ = 1;
+  unsigned skip_ = 0;
+};
+
 }  // namespace llmrt
 
 #endif  // LLMRT_BRIEF_SPIN_HPP

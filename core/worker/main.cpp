@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -19,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "brief_spin.hpp"
 #include "isolation/description.hpp"
 #include "isolation/protocol.hpp"
 #include "model_binding.hpp"
@@ -43,8 +45,32 @@ void send_or_exit(std::string_view frame) {
   if (!send_all(kSocket, frame)) std::_Exit(kExitHostGone);
 }
 
+// How long to wait busy for the next call: LLMRT_WORKER_SPIN_US, set by the host.
+std::chrono::microseconds spin_setting() {
+  const char* text = std::getenv("LLMRT_WORKER_SPIN_US");
+  if (text == nullptr) return std::chrono::microseconds(0);
+  char* end = nullptr;
+  const long value = std::strtol(text, &end, 10);
+  if (end == text || *end != '\0' || value < 0 || value > 1'000'000) {
+    return std::chrono::microseconds(0);
+  }
+  return std::chrono::microseconds(value);
+}
+
 // Reads the next frame; the host gone means there is nothing left to do.
 Frame next_frame_or_exit() {
+  // Waiting in poll() for input, not in read(): when the host reads this worker's answer, the
+  // kernel wakes whoever waits on this socket for room to write, and a blocking read() waits on
+  // the same queue without asking what for, so it was woken (and switched in) for nothing once per
+  // call. poll() is woken only for what it asked.
+  pollfd readable{kSocket, POLLIN, 0};
+  // A gateway's next call often follows within microseconds: caught spinning, it costs no wake-up
+  // of this process's core (IsolationConfig::call_spin, backing off while it keeps running out).
+  static AdaptiveSpin next_call_spin(SpinPolicy{spin_setting(), false});
+  if (!next_call_spin.wait([&] { return ::poll(&readable, 1, 0) != 0; })) {
+    while (::poll(&readable, 1, -1) < 0 && errno == EINTR) {
+    }
+  }
   Frame frame;
   try {
     if (!read_frame(kSocket, frame)) std::_Exit(kExitHostGone);

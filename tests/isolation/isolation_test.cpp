@@ -345,6 +345,55 @@ TEST_F(IsolationTest, CancellingAStreamCrossesTheBoundaryAndKeepsTheWorker) {
   EXPECT_EQ(next_pid, pid_line);
 }
 
+// A worker waits for its next call without being woken for anything else: when the host reads
+// the worker's answer, the kernel wakes whoever waits on the worker's socket for room to write,
+// and a worker blocked in read() (not poll() for input) was switched in for nothing on every call.
+// Counted by the worker's voluntary context switches over calls made as the gateway makes them
+// (prompt_async): about one per call, the wait for the next (1.7 per call before).
+TEST_F(IsolationTest, AWorkerSleepsOncePerCall) {
+  RuntimeConfig one_worker = config();
+  one_worker.isolation.workers_per_plugin = 1;
+  one_worker.isolation.call_spin = std::chrono::microseconds(0);  // a spin would catch calls awake
+  const Runtime runtime(std::move(one_worker));
+  std::string pid_line;
+  PromptOptions first;
+  first.on_chunk = [&](std::string_view chunk) {
+    pid_line = std::string(chunk);
+    return false;  // "pid:<pid>\n", then stop
+  };
+  runtime.get_model("slow").prompt("go", std::move(first));
+  ASSERT_EQ(pid_line.rfind("pid:", 0), 0u) << pid_line;
+  const std::string status_file = "/proc/" + pid_line.substr(4, pid_line.size() - 5) + "/status";
+  const auto voluntary_switches = [&]() -> long {
+    std::ifstream status(status_file);
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("voluntary_ctxt_switches:", 0) == 0) return std::stol(line.substr(24));
+    }
+    return -1;
+  };
+  const Model ok = runtime.get_model("ok");
+  ASSERT_EQ(ok.prompt("warm").text, "warm");
+  const long before = voluntary_switches();
+  ASSERT_GE(before, 0) << "cannot read " << status_file;
+  constexpr int kCalls = 200;
+  for (int i = 0; i < kCalls; ++i) ASSERT_EQ(ok.prompt_async("call").get().text, "call");
+  const long per_hundred_calls = (voluntary_switches() - before) * 100 / kCalls;
+  EXPECT_LE(per_hundred_calls, 130) << "the worker was woken more than once per call";
+}
+
+// The worker is told how long to wait busy for its next call (IsolationConfig::call_spin), through
+// its environment, whatever the host's own environment says.
+TEST_F(IsolationTest, AWorkerIsToldTheCallSpinOfItsConfig) {
+  ::setenv("LLMRT_WORKER_SPIN_US", "999", 1);
+  for (const long spin : {0L, 20L, 35L}) {
+    RuntimeConfig spinning = config();
+    spinning.isolation.call_spin = std::chrono::microseconds(spin);
+    const Runtime runtime(std::move(spinning));
+    EXPECT_EQ(runtime.get_model("env").prompt("LLMRT_WORKER_SPIN_US").text, std::to_string(spin));
+  }
+  ::unsetenv("LLMRT_WORKER_SPIN_US");
+}
+
 TEST_F(IsolationTest, ATimeoutAsksTheWorkerToStopAndKeepsItWhenItDoes) {
   RuntimeConfig config = this->config();
   config.isolation.call_timeout = 200ms;

@@ -127,7 +127,8 @@ std::filesystem::path default_worker_path() {
 }
 
 SpawnedWorker spawn_worker(const std::filesystem::path& executable,
-                           const std::vector<std::string>& pass_environment) {
+                           const std::vector<std::string>& pass_environment,
+                           const std::vector<std::string>& settings) {
   FdPair socket_pair;
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, socket_pair.fds) != 0) {
     throw spawn_error(executable, errno);
@@ -135,7 +136,12 @@ SpawnedWorker spawn_worker(const std::filesystem::path& executable,
   FdPair log_pipe;
   if (::pipe2(log_pipe.fds, O_CLOEXEC) != 0) throw spawn_error(executable, errno);
 
-  const std::vector<std::string> environment = worker_environment(pass_environment);
+  std::vector<std::string> environment = worker_environment(pass_environment);
+  for (const std::string& setting : settings) {
+    const std::string_view name = std::string_view(setting).substr(0, setting.find('=') + 1);
+    std::erase_if(environment, [&](const std::string& entry) { return entry.starts_with(name); });
+    environment.push_back(setting);
+  }
   std::vector<char*> envp;
   for (const std::string& entry : environment) envp.push_back(const_cast<char*>(entry.c_str()));
   envp.push_back(nullptr);

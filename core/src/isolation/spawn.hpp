@@ -24,8 +24,11 @@ struct SpawnedWorker {
   int log_fd = -1;     // read end of the worker's stdout/stderr, close-on-exec
 };
 
+// `settings`: "NAME=value" entries set by the host for the worker (eg: LLMRT_WORKER_SPIN_US),
+// replacing any of the same name in this process's environment.
 SpawnedWorker spawn_worker(const std::filesystem::path& executable,
-                           const std::vector<std::string>& pass_environment);
+                           const std::vector<std::string>& pass_environment,
+                           const std::vector<std::string>& settings = {});
 
 // The environment a worker gets: `LLMRT_*`, a fixed list of harmless variables, and
 // `pass_environment`, read from this process's environment. "NAME=value" strings.

@@ -33,8 +33,12 @@ std::string signal_name(int signal_number) {
 
 }  // namespace
 
-WorkerProcess::WorkerProcess(pid_t pid, int socket_fd, std::unique_ptr<PluginLog> log)
-    : pid_(pid), socket_fd_(socket_fd), log_(std::move(log)) {}
+WorkerProcess::WorkerProcess(pid_t pid, int socket_fd, std::unique_ptr<PluginLog> log,
+                             std::chrono::microseconds answer_spin)
+    : pid_(pid),
+      socket_fd_(socket_fd),
+      log_(std::move(log)),
+      answer_spin_(SpinPolicy{answer_spin, false}) {}
 
 WorkerProcess::~WorkerProcess() {
   if (reaped_) {
@@ -54,14 +58,15 @@ std::unique_ptr<WorkerProcess> WorkerProcess::start(const WorkerStart& start,
       config.worker_path ? *config.worker_path : default_worker_path();
   SpawnedWorker spawned;
   try {
-    spawned = spawn_worker(executable, config.pass_environment);
+    spawned = spawn_worker(executable, config.pass_environment,
+                           {"LLMRT_WORKER_SPIN_US=" + std::to_string(config.call_spin.count())});
   } catch (const std::exception& error) {
     throw WorkerFailure(WorkerFailure::Kind::crashed, error.what());
   }
   auto log = std::make_unique<PluginLog>(spawned.log_fd, start.log_name, config.plugin_log,
                                          config.log_lines_per_second);
   std::unique_ptr<WorkerProcess> worker(
-      new WorkerProcess(spawned.pid, spawned.socket_fd, std::move(log)));
+      new WorkerProcess(spawned.pid, spawned.socket_fd, std::move(log), config.call_spin));
 
   FrameWriter load(FrameType::load);
   load.u32(kProtocolVersion)
@@ -166,8 +171,13 @@ std::optional<Frame> WorkerProcess::next_frame(Clock::time_point until, std::siz
       fail_crashed(std::string("broke the protocol: ") + error.what());
     }
     pollfd fd = {socket_fd_, POLLIN, 0};
+    // An answer usually comes within microseconds: waiting for it busy saves waking this thread's
+    // core (and the worker's, whose own spin catches the next call) on an otherwise idle machine.
+    const bool arrived = answer_spin_.wait([&] { return ::poll(&fd, 1, 0) != 0; });
     const int ready =
-        ::poll(&fd, 1, std::min<int>(milliseconds_until(until), static_cast<int>(kTick.count())));
+        arrived ? 1
+                : ::poll(&fd, 1,
+                         std::min<int>(milliseconds_until(until), static_cast<int>(kTick.count())));
     if (ready == 0) {
       // Quiet for a tick: is the worker still there? (A child the plugin forked may hold the
       // socket open after the worker itself died, so EOF alone cannot tell.)

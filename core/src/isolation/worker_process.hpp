@@ -20,6 +20,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "brief_spin.hpp"
 #include "description.hpp"
 #include "plugin_log.hpp"
 #include "protocol.hpp"
@@ -85,7 +86,8 @@ class WorkerProcess {
   pid_t pid() const noexcept { return pid_; }
 
  private:
-  WorkerProcess(pid_t pid, int socket_fd, std::unique_ptr<PluginLog> log);
+  WorkerProcess(pid_t pid, int socket_fd, std::unique_ptr<PluginLog> log,
+                std::chrono::microseconds answer_spin);
 
   // Waits for the next frame until `until`. Returns nullopt at the deadline. Throws
   // WorkerFailure(crashed) when the worker died or broke the protocol (and kills it).
@@ -101,6 +103,7 @@ class WorkerProcess {
   int wait_status_ = 0;
   FrameBuffer buffer_;
   std::unique_ptr<PluginLog> log_;
+  AdaptiveSpin answer_spin_;  // waiting for the worker's next frame (IsolationConfig::call_spin)
 };
 
 }  // namespace llmrt::isolation
