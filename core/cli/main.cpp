@@ -78,8 +78,10 @@ int main(int argc, char** argv) {
   app.add_option("--plugin-isolation", isolation_args.per_plugin,
                  "NAME=MODE for the plugin file NAME.so only (repeatable)")
       ->type_name("NAME=MODE");
-  app.add_option("--workers-per-plugin", isolation_args.workers_per_plugin,
-                 "Worker processes per plugin file (default: the number of cores)")
+  app.add_option(
+         "--workers-per-plugin", isolation_args.workers_per_plugin,
+         "Worker processes per plugin file (default: the number of cores; llmrt serve: 8 per "
+         "core, at most --max-concurrent)")
       ->type_name("N");
   app.add_option(
          "--call-timeout", isolation_args.call_timeout_seconds,

@@ -13,10 +13,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/json.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <regex>
@@ -111,6 +113,17 @@ class Server {
     pid_ = -1;
   }
   bool running() const { return pid_ > 0 && ::kill(pid_, 0) == 0; }
+  // Its child processes now (its plugin workers), from /proc/<pid>/task/*/children.
+  std::size_t children() const {
+    std::size_t count = 0;
+    std::error_code ec;
+    const std::filesystem::path tasks = "/proc/" + std::to_string(pid_) + "/task";
+    for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
+      std::ifstream list(task.path() / "children");
+      for (pid_t child = 0; list >> child;) ++count;
+    }
+    return count;
+  }
   bool stop() {
     if (pid_ <= 0) return false;
     ::kill(pid_, SIGTERM);
@@ -297,6 +310,47 @@ bool ends_within(pid_t pid, std::chrono::milliseconds patience) {
     std::this_thread::sleep_for(20ms);
   }
   return false;
+}
+
+// llmrt serve gives a plugin more workers than cores by default (8 per core, at most one per
+// admitted call): a worker is held for a call's whole round trip, so one per core left calls
+// queueing for workers while the cores were free. Slow calls (the misbehaving plugin's `sleep`,
+// ended by the call timeout) all get a worker of their own at once.
+TEST(ServeIsolation, ByDefaultAPluginGetsMoreWorkersThanCores) {
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  if (cores > 8) GTEST_SKIP() << "too many cores to hold twice as many calls here";
+  test::TempDir temp;
+  std::vector<std::string> environment = {
+      "HOME=" + temp.path().string(), "LLMRT_USER_PATH=" + (temp.path() / "user").string(),
+      std::string("LLMRT_PLUGIN_PATH=") + LLMRT_ISOLATION_PLUGIN_DIR};
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const std::string_view text(*entry);
+    if (text.starts_with("ASAN_") || text.starts_with("UBSAN_") || text.starts_with("TSAN_") ||
+        text.starts_with("LSAN_")) {
+      environment.emplace_back(text);
+    }
+  }
+  Server server({"serve", "--port", "0", "--call-timeout", "1"}, environment);
+  const int port = server.wait_for_port();
+  ASSERT_GT(port, 0) << server.stderr_text();
+
+  const std::size_t calls = 2 * cores + 2;
+  std::vector<std::thread> callers;
+  std::vector<int> statuses(calls, 0);
+  for (std::size_t i = 0; i < calls; ++i) {
+    callers.emplace_back([&, i] {
+      statuses[i] = post(port, chat_body("sleep", "zz", false), "sk-worker-count-Hx").status;
+    });
+  }
+  std::size_t most_workers = 0;
+  for (int i = 0; i < 100 && most_workers < calls; ++i) {
+    std::this_thread::sleep_for(20ms);
+    most_workers = std::max(most_workers, server.children());
+  }
+  for (auto& caller : callers) caller.join();
+  EXPECT_GE(most_workers, calls) << "only " << most_workers << " workers for " << calls
+                                 << " calls in flight on " << cores << " cores";
+  for (std::size_t i = 0; i < calls; ++i) EXPECT_EQ(statuses[i], 504) << "call " << i;
 }
 
 TEST(ServeIsolation, WorkersDieWithAGatewayThatIsKilled) {
