@@ -394,6 +394,49 @@ TEST_F(IsolationTest, AWorkerIsToldTheCallSpinOfItsConfig) {
   ::unsetenv("LLMRT_WORKER_SPIN_US");
 }
 
+// A worker that writes faster than its caller consumes (the `flood` model, to a caller that takes
+// 2 ms per chunk) is read only as far as the next frames: the host once read on while the socket
+// was never empty, up to 64 MiB per worker, and kept the room after the call (a gateway with 10
+// flooding workers held 410 MiB). Measured by this process's peak resident memory.
+TEST_F(IsolationTest, AFloodingWorkerIsNotReadFarAheadOfItsCaller) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "a sanitizer's shadow memory and quarantine make resident memory meaningless";
+#endif
+  {
+    std::ofstream reset("/proc/self/clear_refs");
+    reset << "5";  // resets VmHWM, the peak resident memory
+    if (!reset.flush()) GTEST_SKIP() << "cannot reset the peak resident memory here";
+  }
+  const auto peak_kib = [] {
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+    }
+    return -1L;
+  };
+  RuntimeConfig limited = config();
+  limited.isolation.max_output_bytes = 8u << 20;
+  limited.isolation.call_timeout = 20s;
+  const Runtime runtime(std::move(limited));
+  const Model flood = runtime.get_model("flood");
+  ASSERT_EQ(runtime.get_model("ok").prompt("warm").text, "warm");  // the worker pool is up
+  std::ofstream("/proc/self/clear_refs") << "5";
+  const long before = peak_kib();
+  PromptOptions slow;
+  slow.on_chunk = [](std::string_view) {
+    std::this_thread::sleep_for(2ms);
+    return true;
+  };
+  try {
+    flood.prompt("go", std::move(slow));
+    ADD_FAILURE() << "the flood ended without passing the output limit";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), ErrorCode::output_too_large) << error.what();
+  }
+  const long grown_mib = (peak_kib() - before) / 1024;
+  EXPECT_LT(grown_mib, 24) << "the host buffered the flood far ahead of its caller";
+}
+
 TEST_F(IsolationTest, ATimeoutAsksTheWorkerToStopAndKeepsItWhenItDoes) {
   RuntimeConfig config = this->config();
   config.isolation.call_timeout = 200ms;

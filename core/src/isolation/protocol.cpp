@@ -117,7 +117,9 @@ bool FrameBuffer::fill(int fd) {
     if (got > 0) {
       buffered_.append(block, static_cast<std::size_t>(got));
       if (static_cast<std::size_t>(got) < sizeof block) return true;
-      if (buffered_.size() > kMaxFrameSize + kFrameHeaderSize) return true;  // take() decides
+      // Enough for take() to make progress: a worker that writes without end (its socket never
+      // empties) must not be read into this buffer without end, ahead of what is consumed.
+      if (buffered_.size() >= kFillLimit) return true;
       continue;
     }
     if (got == 0) return false;
@@ -149,6 +151,7 @@ bool FrameBuffer::take(Frame& frame, std::size_t max_size) {
 void FrameBuffer::wipe() noexcept {
   if (!buffered_.empty()) OPENSSL_cleanse(buffered_.data(), buffered_.size());
   buffered_.clear();
+  if (buffered_.capacity() > kFillLimit) buffered_.shrink_to_fit();  // a large frame's room
 }
 
 bool send_all(int fd, std::string_view data) noexcept {

@@ -48,7 +48,9 @@ inline constexpr std::size_t kMaxUsageDetailsSize = 64u << 10;
 inline constexpr std::size_t kFrameHeaderSize = 5;
 inline constexpr std::size_t kMaxFrameSize = 64u << 20;   // a prompt may be large; nothing more
 inline constexpr std::size_t kMaxChunkSize = 256u << 10;  // the worker splits larger writes
-inline constexpr std::size_t kMaxErrorSize = 8u << 10;    // the worker cuts longer messages
+// FrameBuffer::fill stops reading once it holds this much (a larger frame takes several fills).
+inline constexpr std::size_t kFillLimit = kMaxChunkSize + 64u * 1024;
+inline constexpr std::size_t kMaxErrorSize = 8u << 10;  // the worker cuts longer messages
 // The largest frame a worker may send during a call: a chunk or an error with its length field.
 inline constexpr std::size_t kMaxCallReplySize = kMaxChunkSize + 4;
 // The worker's end of the socket, in the worker.

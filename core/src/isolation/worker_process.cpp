@@ -336,6 +336,7 @@ llmrt_status WorkerProcess::call(std::uint32_t model_index, const llmrt_prompt& 
           const std::uint32_t later_reports = reader.at_end() ? 0 : reader.u32();
           if (ending != Ending::none) throw failure(false);
           if (later_reports > 0 && usage_seen) report_usage();  // one more shows the breach
+          buffer_.wipe();  // empty between calls; a long stream's room is given back
           return status;
         }
         default:
