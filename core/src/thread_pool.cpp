@@ -139,6 +139,7 @@ struct ThreadPool::Shared {
   bool watcher_asleep = false;
   bool watcher_polling = false;
   bool watcher_told_to_take = false;  // woken because fewer than active_workers are awake
+  bool watcher_wanted = false;        // the watcher left: the next worker woken or idle watches
   Clock::time_point last_deferred;    // when a task last waited for an awake worker
 };
 
@@ -245,9 +246,13 @@ void ThreadPool::sleep_until_woken(Shared& s, std::unique_lock<std::mutex>& lock
   s.available.wait(lock, [&] { return s.stopping || s.wake_tokens > 0; });
   if (s.wake_tokens > 0) --s.wake_tokens;
   --s.sleeping;
+  // Woken to watch in place of a watcher that left to run a task: watch before taking anything,
+  // or the queue could be left with nobody timing it while every awake worker is blocked.
+  if (s.watcher_wanted && !s.watcher_asleep && !s.stopping) watch_queue(s, lock);
 }
 
 void ThreadPool::watch_queue(Shared& s, std::unique_lock<std::mutex>& lock) {
+  s.watcher_wanted = false;
   s.watcher_asleep = true;
   for (;;) {
     if (s.stopping) break;
@@ -269,9 +274,13 @@ void ThreadPool::watch_queue(Shared& s, std::unique_lock<std::mutex>& lock) {
   s.watcher_asleep = false;
   s.watcher_polling = false;
   s.watcher_told_to_take = false;
-  // Off to run a task: a sleeping worker is woken to watch in its place (it takes a task first if
-  // one is waiting), or a queue whose awake workers are all blocked would have nobody timing it.
-  if (!s.stopping) s.wake_one_sleeper();
+  // Off to run a task: a sleeping worker is woken to watch in its place (or, if none sleeps, the
+  // next worker to fall idle watches), or a queue whose awake workers are all blocked would have
+  // nobody timing it.
+  if (!s.stopping) {
+    s.watcher_wanted = true;
+    s.wake_one_sleeper();
+  }
 }
 
 void ThreadPool::shutdown() {
