@@ -205,8 +205,9 @@ std::string streamed_text(const std::string& body) {
   return text;
 }
 
-TEST(ServeIsolation, BadPluginCallsGetTheirErrorsWhileSixteenTenantsStreamAndTheGatewayStaysUp) {
-  test::TempDir temp;
+// The environment of a `llmrt serve` under test: its own home and user directory in `temp`, the
+// isolation test plugins, PATH, and the sanitizers' settings.
+std::vector<std::string> serve_environment(const test::TempDir& temp) {
   std::vector<std::string> environment = {
       "HOME=" + temp.path().string(), "LLMRT_USER_PATH=" + (temp.path() / "user").string(),
       std::string("LLMRT_PLUGIN_PATH=") + LLMRT_ISOLATION_PLUGIN_DIR};
@@ -218,6 +219,12 @@ TEST(ServeIsolation, BadPluginCallsGetTheirErrorsWhileSixteenTenantsStreamAndThe
       environment.emplace_back(text);
     }
   }
+  return environment;
+}
+
+TEST(ServeIsolation, BadPluginCallsGetTheirErrorsWhileSixteenTenantsStreamAndTheGatewayStaysUp) {
+  test::TempDir temp;
+  const std::vector<std::string> environment = serve_environment(temp);
   Server server({"serve", "--port", "0", "--call-timeout", "2", "--max-output-bytes", "4000000",
                  "--workers-per-plugin", "4"},
                 environment);
@@ -320,16 +327,7 @@ TEST(ServeIsolation, ByDefaultAPluginGetsMoreWorkersThanCores) {
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   if (cores > 8) GTEST_SKIP() << "too many cores to hold twice as many calls here";
   test::TempDir temp;
-  std::vector<std::string> environment = {
-      "HOME=" + temp.path().string(), "LLMRT_USER_PATH=" + (temp.path() / "user").string(),
-      std::string("LLMRT_PLUGIN_PATH=") + LLMRT_ISOLATION_PLUGIN_DIR};
-  for (char** entry = environ; *entry != nullptr; ++entry) {
-    const std::string_view text(*entry);
-    if (text.starts_with("ASAN_") || text.starts_with("UBSAN_") || text.starts_with("TSAN_") ||
-        text.starts_with("LSAN_")) {
-      environment.emplace_back(text);
-    }
-  }
+  const std::vector<std::string> environment = serve_environment(temp);
   Server server({"serve", "--port", "0", "--call-timeout", "1"}, environment);
   const int port = server.wait_for_port();
   ASSERT_GT(port, 0) << server.stderr_text();
@@ -355,16 +353,7 @@ TEST(ServeIsolation, ByDefaultAPluginGetsMoreWorkersThanCores) {
 
 TEST(ServeIsolation, WorkersDieWithAGatewayThatIsKilled) {
   test::TempDir temp;
-  std::vector<std::string> environment = {
-      "HOME=" + temp.path().string(), "LLMRT_USER_PATH=" + (temp.path() / "user").string(),
-      std::string("LLMRT_PLUGIN_PATH=") + LLMRT_ISOLATION_PLUGIN_DIR};
-  for (char** entry = environ; *entry != nullptr; ++entry) {
-    const std::string_view text(*entry);
-    if (text.starts_with("ASAN_") || text.starts_with("UBSAN_") || text.starts_with("TSAN_") ||
-        text.starts_with("LSAN_")) {
-      environment.emplace_back(text);
-    }
-  }
+  const std::vector<std::string> environment = serve_environment(temp);
   Server server({"serve", "--port", "0"}, environment);
   const int port = server.wait_for_port();
   ASSERT_GT(port, 0) << server.stderr_text();
