@@ -162,5 +162,11 @@ echo "  normal clients' p99 under attack < 50 ms:                $(verdict "$att
 echo "  throughput under attack >= 80% of no attack:             $(verdict "$attack_rps >= 0.8 * $base_rps") ($(awk -v a="$attack_rps" -v b="$base_rps" 'BEGIN {printf "%.0f%%", 100 * a / b}'))"
 echo "  resident memory during the attack < 256 MiB:             $(verdict "$peak < 262144") ($((peak / 1024)) MiB)"
 echo "  nothing left spinning (CPU < 1% of a core afterwards):   $(verdict "$ticks * 100 < 5 * $(getconf CLK_TCK)") ($ticks ticks in 5 s)"
-echo "  gateway (no attack) >= 80% of the bare server at $conns conns: $(verdict "$base_rps >= 0.8 * $bare_rps") ($(awk -v a="$base_rps" -v b="$bare_rps" 'BEGIN {printf "%.0f%%", 100 * a / b}'))"
+echo
+# The gateway here runs in serve's default isolation mode (process): the bare server comparison is
+# for information. Issue 9's 80% target predates plugin isolation and is measured in_process
+# (run_gateway_bench.sh ISOLATION=in_process); process mode's cost has its own target, issue 10's
+# 60% of in_process (run_isolation_bench.sh).
+echo "for information: the gateway in process mode (no attack) is $(awk -v a="$base_rps" -v b="$bare_rps" 'BEGIN {printf "%.0f%%", 100 * a / b}') of the bare server at $conns conns"
+echo "  (issue 9's >= 80% is measured in_process: run_gateway_bench.sh ISOLATION=in_process)"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
