@@ -41,6 +41,24 @@ LoadedPlugin load_now(const PluginSource& source) {
              : load_plugin(source.path, source.settings->host);
 }
 
+isolation::PluginDescription describe(const LoadedPlugin& loaded) {
+  isolation::PluginDescription description{loaded.info, {}};
+  for (const auto& binding : loaded.models) description.models.push_back(binding->info());
+  return description;
+}
+
+bool record_in_cache(const PluginSource& source, std::optional<isolation::PluginDescription> found,
+                     std::optional<LoadError> refused) {
+  plugin_cache::PluginCache* cache = source.ledger->cache();
+  if (cache == nullptr || !source.identity ||
+      plugin_cache::identify(source.canonical_path) != source.identity) {
+    return false;
+  }
+  cache->put(source.canonical_path, source.settings->host.user_dir,
+             {*source.identity, std::move(found), std::move(refused)});
+  return true;
+}
+
 LazyPlugin::LazyPlugin(PluginSource source, LoadedPlugin loaded)
     : source_(std::move(source)), described_(loaded.info), loaded_(std::move(loaded)) {}
 
@@ -64,14 +82,17 @@ std::shared_ptr<const ModelBinding> LazyPlugin::model(const std::string& id) {
       LoadedPlugin loaded = load_now(source_);
       // A plugin may describe itself by more than its file (eg: models from a configuration file
       // in the user directory): what it describes now is what the next runs list.
-      if (loaded.info.model_ids != described_.model_ids) remember(loaded);
+      if (loaded.info.model_ids != described_.model_ids &&
+          record_in_cache(source_, describe(loaded), std::nullopt)) {
+        source_.ledger->save_cache();
+      }
       loaded_ = std::move(loaded);
     } catch (const PluginLoadError& error) {
       failure_ = error.what();
       LoadError refused{source_.path.string(), error.kind(), error.what()};
       source_.ledger->add_error(refused);
       // Remembered for the next runs too, while the file stays as it was when it was listed.
-      remember(std::move(refused));
+      if (record_in_cache(source_, std::nullopt, std::move(refused))) source_.ledger->save_cache();
       throw Error(ErrorCode::plugin_load, *failure_);
     }
   }
@@ -86,26 +107,6 @@ std::shared_ptr<const ModelBinding> LazyPlugin::model(const std::string& id) {
                   "' no longer offers it; list models again with `llmrt models`");
 }
 
-void LazyPlugin::remember(
-    std::variant<LoadError, std::reference_wrapper<const LoadedPlugin>> what) {
-  plugin_cache::PluginCache* cache = source_.ledger->cache();
-  if (cache == nullptr || !source_.identity ||
-      plugin_cache::identify(source_.canonical_path) != source_.identity) {
-    return;
-  }
-  plugin_cache::Entry entry{*source_.identity, std::nullopt, std::nullopt};
-  if (auto* error = std::get_if<LoadError>(&what)) {
-    entry.error = std::move(*error);
-  } else {
-    const LoadedPlugin& loaded = std::get<1>(what).get();
-    isolation::PluginDescription description{loaded.info, {}};
-    for (const auto& binding : loaded.models) description.models.push_back(binding->info());
-    entry.description = std::move(description);
-  }
-  cache->put(source_.canonical_path, source_.settings->host.user_dir, entry);
-  source_.ledger->save_cache();
-}
-
 LazyModel::LazyModel(ModelInfo info, std::shared_ptr<LazyPlugin> plugin,
                      std::shared_ptr<const ModelBinding> bound)
     : info_(std::move(info)), plugin_(std::move(plugin)), keep_(std::move(bound)) {
@@ -116,8 +117,7 @@ const OptionsSchema& LazyModel::schema() const {
   if (const ModelBinding* bound = bound_.load(std::memory_order_acquire)) return bound->schema();
   std::call_once(schema_once_, [this] {
     try {
-      schema_ = OptionsSchema::parse(info_.options_schema_json == "{}" ? std::string_view()
-                                                                       : info_.options_schema_json);
+      schema_ = OptionsSchema::parse(info_.options_schema_json);
     } catch (const std::invalid_argument& error) {
       throw Error(ErrorCode::plugin_load, "plugin '" + info_.plugin_path + "': model '" + info_.id +
                                               "' has an invalid options schema: " + error.what());

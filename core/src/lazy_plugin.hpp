@@ -21,7 +21,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <variant>
 #include <vector>
 
 #include "options_schema.hpp"
@@ -81,6 +80,15 @@ struct PluginSource {
 // counting the load. Throws PluginLoadError.
 LoadedPlugin load_now(const PluginSource& source);
 
+// What a loaded plugin describes, as the plugin cache records it.
+isolation::PluginDescription describe(const LoadedPlugin& loaded);
+
+// Records in the plugin cache what `source` turned out to be (a description, or why it was
+// refused), if its Runtime keeps a cache and the file is still the one whose identity was taken
+// when it was listed: an entry must describe the file its identity names. Returns whether it did.
+bool record_in_cache(const PluginSource& source, std::optional<isolation::PluginDescription> found,
+                     std::optional<LoadError> refused);
+
 class LazyPlugin {
  public:
   // A plugin loaded already.
@@ -101,10 +109,6 @@ class LazyPlugin {
   std::shared_ptr<const ModelBinding> model(const std::string& id);
 
  private:
-  // Records what loading found in the cache (a refusal, or a description that changed), if the
-  // file is still the one the cache listed it from.
-  void remember(std::variant<LoadError, std::reference_wrapper<const LoadedPlugin>> what);
-
   const PluginSource source_;
   const PluginInfo described_;
   mutable std::mutex mutex_;

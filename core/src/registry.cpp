@@ -94,16 +94,9 @@ void Registry::load_file(const std::filesystem::path& file, std::filesystem::pat
   // Unknown or changed: loaded now, by the usual rules, and recorded.
   try {
     LoadedPlugin loaded = load_now(source);
-    std::vector<ModelInfo> models;
-    for (const auto& binding : loaded.models) models.push_back(binding->info());
-    // Recorded only if the file did not change while it was loaded: the entry must describe the
-    // file its identity names.
-    if (cache != nullptr && source.identity &&
-        plugin_cache::identify(source.canonical_path) == source.identity) {
-      cache->put(
-          source.canonical_path, settings_->host.user_dir,
-          {*source.identity, isolation::PluginDescription{loaded.info, models}, std::nullopt});
-    }
+    isolation::PluginDescription description = describe(loaded);
+    std::vector<ModelInfo> models = description.models;
+    record_in_cache(source, std::move(description), std::nullopt);
     if (cache != nullptr) {
       // Lazy: what it offers is known now, and its code is let go at once (the library closed,
       // or the worker stopped) until one of its models is called. Keeping 1000 libraries open
@@ -118,12 +111,7 @@ void Registry::load_file(const std::filesystem::path& file, std::filesystem::pat
     auto plugin = std::make_shared<LazyPlugin>(std::move(source), std::move(loaded));
     add(file, plugin, std::move(models), bound);
   } catch (const PluginLoadError& error) {
-    if (cache != nullptr && source.identity &&
-        plugin_cache::identify(source.canonical_path) == source.identity) {
-      cache->put(
-          source.canonical_path, settings_->host.user_dir,
-          {*source.identity, std::nullopt, LoadError{file.string(), error.kind(), error.what()}});
-    }
+    record_in_cache(source, std::nullopt, LoadError{file.string(), error.kind(), error.what()});
     ledger_->add_error({file.string(), error.kind(), error.what()});
   } catch (const std::exception& error) {
     // Host-side failures (eg: out of memory) are not the file's fault: never cached.

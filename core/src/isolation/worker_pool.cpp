@@ -227,8 +227,7 @@ LoadedPlugin load_plugin_in_worker(const std::filesystem::path& path, const Host
     ModelInfo& model = description.models[i];
     OptionsSchema schema;
     try {
-      schema =
-          OptionsSchema::parse(model.options_schema_json == "{}" ? "" : model.options_schema_json);
+      schema = OptionsSchema::parse(model.options_schema_json);
     } catch (const std::invalid_argument& error) {
       throw PluginLoadError(LoadErrorKind::invalid_descriptor,
                             "plugin '" + path.string() + "': model '" + model.id +
