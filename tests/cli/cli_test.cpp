@@ -110,6 +110,23 @@ class CliTest : public ::testing::Test {
   CliRunner cli_;
 };
 
+// ---- Start-up ----------------------------------------------------------------------------------
+
+// The dynamic loader's own trace (LD_DEBUG=libs) lists every file it tries. A relative name means a
+// search relative to the working directory, where anybody may have left a libcrypto.so.3.
+TEST_F(CliTest, LibrariesAreNeverSearchedForInTheWorkingDirectory) {
+  cli_.set_env("LD_DEBUG", "libs");
+  const CliResult result = run({"prompt", "Hello"});
+  ASSERT_EQ(result.exit_code, 0) << describe(result);
+  ASSERT_THAT(result.err, HasSubstr("trying file=")) << "no loader trace: " << describe(result);
+  std::istringstream trace(result.err);
+  for (std::string line; std::getline(trace, line);) {
+    const auto tried = line.find("trying file=");
+    if (tried == std::string::npos) continue;
+    EXPECT_EQ(line.compare(tried + 12, 1, "/"), 0) << "relative library search: " << line;
+  }
+}
+
 // ---- Prompting ---------------------------------------------------------------------------------
 
 TEST_F(CliTest, PromptEchoesTextWithTrailingNewline) {

@@ -44,6 +44,9 @@ for file in bin/llmrt bin/llmrt-plugin-host "$libdir/libllmrt.so" "$libdir/llmrt
 done
 [ ! -e "$prefix/$libdir/llmrt/plugins/needs_key.so" ] || fail "a test-only plugin was installed"
 
+step "no installed file searches for libraries in the working directory"
+"$(dirname "$0")/search_paths.sh" "$prefix" || fail "an installed file has a relative library search path"
+
 step "the installed CLI finds its bundled plugins relative to itself"
 out=$("$prefix/bin/llmrt" prompt "Hello from the prefix")
 [ "$out" = "Hello from the prefix" ] || fail "installed llmrt prompt printed: $out"
