@@ -112,21 +112,10 @@ void write_json_string(int fd, const json::string& value) {
   cleanse(buffer, sizeof buffer);
 }
 
-void ensure_private_directory(const std::filesystem::path& dir) {
-  std::error_code ec;
-  if (std::filesystem::exists(dir, ec)) return;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) {
-    throw Error(ErrorCode::keys_file,
-                "cannot create directory " + quoted(dir) + ": " + ec.message());
-  }
-  ::chmod(dir.c_str(), 0700);
-}
-
 // Replaces the file atomically: a private temp file in the same directory, fsync, rename.
 void store(const std::filesystem::path& path, KeysDocument& document) {
   const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
-  ensure_private_directory(dir);
+  make_private_directories(dir, ErrorCode::keys_file);
   std::string temp = (dir / ".keys.json.XXXXXX").string();
   const int fd = ::mkstemp(temp.data());  // mode 0600
   if (fd < 0) {
@@ -171,7 +160,7 @@ void store(const std::filesystem::path& path, KeysDocument& document) {
 // whether anything changed (only then is the file rewritten).
 template <typename Change>
 bool update(const std::filesystem::path& path, bool create, Change&& change) {
-  if (create) ensure_private_directory(directory_of(path));
+  if (create) make_private_directories(directory_of(path), ErrorCode::keys_file);
   std::error_code ignored;
   if (!create && !std::filesystem::exists(std::filesystem::symlink_status(path, ignored))) {
     return change(nullptr);
@@ -284,7 +273,7 @@ std::vector<std::string> KeysFile::names() const {
 void KeysFile::set(std::string_view name, const Key& key) const {
   validate_key_name(name);
   validate_key(key.reveal(), "the key to store as '" + std::string(name) + "'");
-  ensure_private_directory(directory_of(path_));
+  make_private_directories(directory_of(path_), ErrorCode::keys_file);
   check_directory(path_);
   const UpdateLock lock(path_);
   std::unique_ptr<KeysDocument> loaded = load(path_);

@@ -11,6 +11,7 @@
 
 #include "model_instance.hpp"
 #include "registry.hpp"
+#include "safe_file.hpp"
 #include "thread_pool.hpp"
 
 namespace llmrt {
@@ -213,8 +214,7 @@ std::string Runtime::default_model_id() const {
 
 void Runtime::set_default_model_id(std::string_view id) const {
   state_->binding(id);
-  std::error_code ec;
-  std::filesystem::create_directories(state_->user_dir, ec);
+  make_private_directories(state_->user_dir, ErrorCode::io);
   const auto path = state_->user_dir / "default_model.txt";
   const auto temp = state_->user_dir / "default_model.txt.tmp";
   {
@@ -224,6 +224,7 @@ void Runtime::set_default_model_id(std::string_view id) const {
       throw Error(ErrorCode::io, "cannot write '" + temp.string() + "'");
     }
   }
+  std::error_code ec;
   std::filesystem::rename(temp, path, ec);
   if (ec) throw Error(ErrorCode::io, "cannot write '" + path.string() + "': " + ec.message());
 }

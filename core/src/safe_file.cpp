@@ -157,4 +157,14 @@ void check_private_directory(const std::filesystem::path& dir, std::string_view 
   }
 }
 
+void make_private_directories(const std::filesystem::path& dir, ErrorCode code) {
+  std::filesystem::path partial;
+  for (const auto& part : dir) {
+    partial /= part;
+    if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST) {
+      throw Error(code, "cannot create " + quoted_path(partial) + ": " + std::strerror(errno));
+    }
+  }
+}
+
 }  // namespace llmrt

@@ -69,6 +69,11 @@ void check_file(const std::filesystem::path& path, const struct stat& status,
 void check_private_directory(const std::filesystem::path& dir, std::string_view what,
                              ErrorCode code);
 
+// Creates `dir` and each missing parent with mode 0700 (as the XDG base directory spec asks for
+// the directories it creates); an existing directory is left as it is. Error(code) naming the
+// directory that could not be made.
+void make_private_directories(const std::filesystem::path& dir, ErrorCode code);
+
 // "'PATH'" for messages.
 std::string quoted_path(const std::filesystem::path& path);
 

@@ -477,6 +477,52 @@ TEST_F(CliTest, KeysFileIsCreatedWithMode0600) {
   EXPECT_EQ(file_mode(cli_.user_dir()) & 077u, 0u) << "the user directory is open to others";
 }
 
+// The user directory holds keys and every prompt and reply: whichever command makes it, it is made
+// 0700, and the log 0600, whatever the umask (022 here, the usual one, which SQLite and mkdir
+// obey).
+class PrivateUserDirectory : public CliTest {
+ protected:
+  void SetUp() override {
+    CliTest::SetUp();
+    cli_.set_prefix({"/bin/sh", "-c", "umask 022; exec \"$0\" \"$@\""});
+  }
+
+  void expect_only_the_owner_may_enter_it() const {
+    ASSERT_TRUE(fs::is_directory(cli_.user_dir()));
+    EXPECT_EQ(file_mode(cli_.user_dir()), 0700u);
+  }
+};
+
+TEST_F(PrivateUserDirectory, TheFirstPromptMakesAPrivateDirectoryAndLog) {
+  ASSERT_EQ(run({"prompt", "-m", "echo", "my private prompt"}).exit_code, 0);
+  ASSERT_TRUE(fs::exists(cli_.user_dir() / "logs.db"));
+  EXPECT_EQ(file_mode(cli_.user_dir() / "logs.db"), 0600u);
+  expect_only_the_owner_may_enter_it();
+  // SQLite gives its -wal and -shm files the database's mode, so a reader racing a writer sees
+  // those private too.
+  ASSERT_EQ(run({"prompt", "-m", "echo", "another"}).exit_code, 0);
+  for (const auto& entry : fs::directory_iterator(cli_.user_dir())) {
+    if (entry.path().filename().string().starts_with("logs.db")) {
+      EXPECT_EQ(file_mode(entry.path()), 0600u) << entry.path();
+    }
+  }
+}
+
+TEST_F(PrivateUserDirectory, TurningLogsOffMakesAPrivateDirectory) {
+  ASSERT_EQ(run({"logs", "off"}).exit_code, 0);
+  expect_only_the_owner_may_enter_it();
+}
+
+TEST_F(PrivateUserDirectory, SettingTheDefaultModelMakesAPrivateDirectory) {
+  ASSERT_EQ(run({"models", "default", "echo"}).exit_code, 0);
+  expect_only_the_owner_may_enter_it();
+}
+
+TEST_F(PrivateUserDirectory, StoringAKeyMakesAPrivateDirectory) {
+  store_key("echo", "sk-private-dir");
+  expect_only_the_owner_may_enter_it();
+}
+
 TEST_F(CliTest, KeysRemoveOfAnAbsentNameExitsOne) {
   store_key("present", "sk-present");
   const CliResult result = run({"keys", "remove", "absent"});

@@ -1,8 +1,12 @@
 #include "prompt_log.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <system_error>
 
+#include "safe_file.hpp"
 #include "sqlite_statement.hpp"
 
 namespace llmrt::log {
@@ -112,11 +116,23 @@ std::string fts_phrases(const std::string& text) {
   return query;
 }
 
+// The log holds every prompt and reply: like the keys file, only its owner may read it. Its
+// directory is made 0700 and the file itself 0600 before SQLite opens it (SQLite would create it
+// 0644, and gives the -wal and -shm files the database's mode). An existing log keeps its mode.
+void create_private(const std::filesystem::path& path) {
+  try {
+    if (path.has_parent_path()) make_private_directories(path.parent_path(), ErrorCode::io);
+  } catch (const Error& error) {
+    throw LogError(std::string("cannot create the log: ") + error.what());
+  }
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+  if (fd >= 0) ::close(fd);  // an empty file is an empty database; SQLite reports any failure
+}
+
 }  // namespace
 
 PromptLog::PromptLog(const std::filesystem::path& path) : path_(path.string()) {
-  std::error_code ignored;
-  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ignored);
+  create_private(path);
   const int status = sqlite3_open_v2(
       path_.c_str(), &db_,
       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
@@ -272,7 +288,11 @@ void set_logging_enabled(const std::filesystem::path& user_dir, bool enabled) {
   if (enabled) {
     std::filesystem::remove(marker, error);
   } else {
-    std::filesystem::create_directories(user_dir, error);
+    try {
+      make_private_directories(user_dir, ErrorCode::io);
+    } catch (const Error& failure) {
+      throw LogError(std::string("cannot change ") + marker.string() + ": " + failure.what());
+    }
     std::ofstream(marker) << "llmrt does not log prompts while this file exists\n";
     if (!std::filesystem::exists(marker, error)) error = std::make_error_code(std::errc::io_error);
   }

@@ -48,19 +48,6 @@ std::optional<LoadErrorKind> kind_from(std::string_view name) {
   return std::nullopt;
 }
 
-// The directories of the cache, made 0700 as the XDG base directory spec asks for the ones it
-// creates (an existing one is left as it is).
-void make_private_directories(const std::filesystem::path& dir) {
-  std::filesystem::path partial;
-  for (const auto& part : dir) {
-    partial /= part;
-    if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST) {
-      throw Error(ErrorCode::io,
-                  "cannot create " + quoted_path(partial) + ": " + std::strerror(errno));
-    }
-  }
-}
-
 void write_all(int fd, const std::string& text, const std::filesystem::path& temp) {
   std::size_t done = 0;
   while (done < text.size()) {
@@ -193,7 +180,7 @@ std::string PluginCache::save() {
       it = identify(std::string(it->key())) ? std::next(it) : plugins_.erase(it);
     }
     const std::filesystem::path dir = file_.parent_path();
-    make_private_directories(dir);
+    make_private_directories(dir, ErrorCode::io);
     check_private_directory(dir, "plugin cache directory", ErrorCode::io);
     const std::string text = json::serialize(json::object{{"format", kFormat},
                                                           {"version", kFormatVersion},
