@@ -60,13 +60,75 @@ bool record_in_cache(const PluginSource& source, std::optional<isolation::Plugin
 }
 
 LazyPlugin::LazyPlugin(PluginSource source, LoadedPlugin loaded)
-    : source_(std::move(source)), described_(loaded.info), loaded_(std::move(loaded)) {}
+    : source_(std::move(source)), model_ids_(loaded.info.model_ids) {
+  described_ = aligned(describe(loaded));
+  loaded_ = std::move(loaded);
+}
 
-LazyPlugin::LazyPlugin(PluginSource source, PluginInfo described)
-    : source_(std::move(source)), described_(std::move(described)) {}
+LazyPlugin::LazyPlugin(PluginSource source, isolation::PluginDescription described)
+    : source_(std::move(source)), model_ids_(described.plugin.model_ids) {
+  described_ = aligned(std::move(described));
+}
+
+LazyPlugin::LazyPlugin(PluginSource source, std::vector<std::string> model_ids)
+    : source_(std::move(source)), model_ids_(std::move(model_ids)) {}
+
+isolation::PluginDescription LazyPlugin::aligned(isolation::PluginDescription found) const {
+  isolation::PluginDescription result{std::move(found.plugin), {}};
+  result.plugin.path = source_.path.string();
+  result.plugin.model_ids = model_ids_;
+  result.models.reserve(model_ids_.size());
+  for (const std::string& id : model_ids_) {
+    const auto match = std::find_if(found.models.begin(), found.models.end(),
+                                    [&](const ModelInfo& model) { return model.id == id; });
+    ModelInfo model;
+    if (match != found.models.end()) {
+      model = std::move(*match);
+    } else {
+      model.id = id;
+      model.display_name = id;
+      model.plugin_name = result.plugin.name;
+      model.plugin_version = result.plugin.version;
+      model.abi_version = result.plugin.abi_version;
+      model.options_schema_json = "{}";
+    }
+    model.plugin_path = result.plugin.path;
+    result.models.push_back(std::move(model));
+  }
+  return result;
+}
+
+const isolation::PluginDescription& LazyPlugin::described() const {
+  std::call_once(described_once_, [this] {
+    if (described_) return;  // known from the start
+    std::optional<isolation::PluginDescription> found;
+    if (const plugin_cache::PluginCache* cache = source_.ledger->cache()) {
+      found = cache->description(source_.canonical_path);
+    }
+    if (!found) {
+      // Not readable from the cache: from the plugin itself. One that no longer loads is
+      // described by its file name and model ids; calling a model says why it does not load.
+      std::lock_guard lock(mutex_);
+      try {
+        const bool was_loaded = loaded_.has_value();
+        load_locked();
+        found = describe(*loaded_);
+        // Recorded again, so that the next runs read it from the cache.
+        if (!was_loaded && record_in_cache(source_, found, std::nullopt)) {
+          source_.ledger->save_cache();
+        }
+      } catch (const Error&) {
+        found = isolation::PluginDescription{};
+        found->plugin.name = source_.path.stem().string();
+      }
+    }
+    described_ = aligned(std::move(*found));
+  });
+  return *described_;
+}
 
 PluginInfo LazyPlugin::info() const {
-  PluginInfo info = described_;
+  PluginInfo info = described().plugin;
   info.isolation = source_.mode;
   std::lock_guard lock(mutex_);
   info.loaded = loaded_.has_value();
@@ -74,28 +136,31 @@ PluginInfo LazyPlugin::info() const {
   return info;
 }
 
+void LazyPlugin::load_locked() const {
+  if (failure_) throw Error(ErrorCode::plugin_load, *failure_);
+  if (loaded_) return;
+  try {
+    LoadedPlugin loaded = load_now(source_);
+    // A plugin may describe itself by more than its file (eg: models from a configuration file in
+    // the user directory): what it describes now is what the next runs list.
+    if (loaded.info.model_ids != model_ids_ &&
+        record_in_cache(source_, describe(loaded), std::nullopt)) {
+      source_.ledger->save_cache();
+    }
+    loaded_ = std::move(loaded);
+  } catch (const PluginLoadError& error) {
+    failure_ = error.what();
+    LoadError refused{source_.path.string(), error.kind(), error.what()};
+    source_.ledger->add_error(refused);
+    // Remembered for the next runs too, while the file stays as it was when it was listed.
+    if (record_in_cache(source_, std::nullopt, std::move(refused))) source_.ledger->save_cache();
+    throw Error(ErrorCode::plugin_load, *failure_);
+  }
+}
+
 std::shared_ptr<const ModelBinding> LazyPlugin::model(const std::string& id) {
   std::lock_guard lock(mutex_);
-  if (failure_) throw Error(ErrorCode::plugin_load, *failure_);
-  if (!loaded_) {
-    try {
-      LoadedPlugin loaded = load_now(source_);
-      // A plugin may describe itself by more than its file (eg: models from a configuration file
-      // in the user directory): what it describes now is what the next runs list.
-      if (loaded.info.model_ids != described_.model_ids &&
-          record_in_cache(source_, describe(loaded), std::nullopt)) {
-        source_.ledger->save_cache();
-      }
-      loaded_ = std::move(loaded);
-    } catch (const PluginLoadError& error) {
-      failure_ = error.what();
-      LoadError refused{source_.path.string(), error.kind(), error.what()};
-      source_.ledger->add_error(refused);
-      // Remembered for the next runs too, while the file stays as it was when it was listed.
-      if (record_in_cache(source_, std::nullopt, std::move(refused))) source_.ledger->save_cache();
-      throw Error(ErrorCode::plugin_load, *failure_);
-    }
-  }
+  load_locked();
   for (const auto& binding : loaded_->models) {
     if (binding->info().id == id) return binding;
   }
@@ -107,19 +172,20 @@ std::shared_ptr<const ModelBinding> LazyPlugin::model(const std::string& id) {
                   "' no longer offers it; list models again with `llmrt models`");
 }
 
-LazyModel::LazyModel(ModelInfo info, std::shared_ptr<LazyPlugin> plugin,
+LazyModel::LazyModel(std::shared_ptr<LazyPlugin> plugin, std::size_t index,
                      std::shared_ptr<const ModelBinding> bound)
-    : info_(std::move(info)), plugin_(std::move(plugin)), keep_(std::move(bound)) {
+    : plugin_(std::move(plugin)), index_(index), keep_(std::move(bound)) {
   bound_.store(keep_.get(), std::memory_order_release);
 }
 
 const OptionsSchema& LazyModel::schema() const {
   if (const ModelBinding* bound = bound_.load(std::memory_order_acquire)) return bound->schema();
   std::call_once(schema_once_, [this] {
+    const ModelInfo& model = info();
     try {
-      schema_ = OptionsSchema::parse(info_.options_schema_json);
+      schema_ = OptionsSchema::parse(model.options_schema_json);
     } catch (const std::invalid_argument& error) {
-      throw Error(ErrorCode::plugin_load, "plugin '" + info_.plugin_path + "': model '" + info_.id +
+      throw Error(ErrorCode::plugin_load, "plugin '" + model.plugin_path + "': model '" + model.id +
                                               "' has an invalid options schema: " + error.what());
     }
   });
@@ -130,7 +196,7 @@ const ModelBinding& LazyModel::binding() const {
   if (const ModelBinding* bound = bound_.load(std::memory_order_acquire)) return *bound;
   std::lock_guard lock(bind_mutex_);
   if (!keep_) {
-    keep_ = plugin_->model(info_.id);
+    keep_ = plugin_->model(id());
     bound_.store(keep_.get(), std::memory_order_release);
   }
   return *keep_;

@@ -1,6 +1,7 @@
-// A plugin file as one Runtime holds it: described (by the plugin cache, or by loading it), and
-// loaded at the latest when one of its models is first called. A Runtime in eager mode, and one
-// that had to inspect a file the cache did not know, holds it loaded from the start.
+// A plugin file as one Runtime holds it: listed (by the plugin cache's index, or by loading it),
+// described when first asked, and loaded at the latest when one of its models is first called. A
+// Runtime in eager mode, and one that had to inspect a file the cache did not know, holds it loaded
+// from the start.
 //
 // Ownership: a LazyPlugin is shared by its Runtime's registry and by every LazyModel of it (so by
 // every Model handle): a Model keeps working, and can still load its plugin, after the Runtime is
@@ -93,13 +94,24 @@ class LazyPlugin {
  public:
   // A plugin loaded already.
   LazyPlugin(PluginSource source, LoadedPlugin loaded);
-  // A plugin described by the cache, loaded on first use.
-  LazyPlugin(PluginSource source, PluginInfo described);
+  // A plugin inspected now and let go: described, loaded on first use.
+  LazyPlugin(PluginSource source, isolation::PluginDescription described);
+  // A plugin listed from the cache's index: its description is read from the cache when first
+  // needed (or, if it cannot be read back, from the plugin itself, loading it), and its code is
+  // loaded on first use.
+  LazyPlugin(PluginSource source, std::vector<std::string> model_ids);
   LazyPlugin(const LazyPlugin&) = delete;
   LazyPlugin& operator=(const LazyPlugin&) = delete;
 
+  // The file as found, eg: "<dir>/echo.so".
+  const std::filesystem::path& path() const { return source_.path; }
+  // Its models' ids, in the plugin's order; known without reading the description.
+  const std::vector<std::string>& model_ids() const { return model_ids_; }
   // As listed, with `loaded` and, in process mode, the workers' health as of now.
   PluginInfo info() const;
+  // The description of model `index` of model_ids(). The reference stays valid while the plugin
+  // lives.
+  const ModelInfo& model_info(std::size_t index) const { return described().models[index]; }
 
   // The binding of model `id`, loading the plugin first if it is not loaded yet. Throws
   // Error(plugin_load) with the loader's message when it cannot be loaded (the same message and,
@@ -109,21 +121,36 @@ class LazyPlugin {
   std::shared_ptr<const ModelBinding> model(const std::string& id);
 
  private:
+  // The description, one ModelInfo per model id, in the same order. Read once; never called with
+  // mutex_ held.
+  const isolation::PluginDescription& described() const;
+  // `found` with this file's path, and its models in model_ids_'s order (a model the description
+  // lacks gets a description of its id alone).
+  isolation::PluginDescription aligned(isolation::PluginDescription found) const;
+  // Loads the plugin if it is not loaded yet. Under mutex_. Throws Error(plugin_load).
+  void load_locked() const;
+
   const PluginSource source_;
-  const PluginInfo described_;
+  const std::vector<std::string> model_ids_;
+  mutable std::once_flag described_once_;
+  mutable std::optional<isolation::PluginDescription> described_;
   mutable std::mutex mutex_;
-  std::optional<LoadedPlugin> loaded_;
-  std::optional<std::string> failure_;
+  mutable std::optional<LoadedPlugin> loaded_;
+  mutable std::optional<std::string> failure_;
 };
 
-// One model of a LazyPlugin: its description at once, its code on first call. What a
-// ModelInstance holds; its address is the model's lane in the Runtime's async pool.
+// One model of a LazyPlugin: its id at once, its description when first asked for, its code on
+// first call. What a ModelInstance holds; its address is the model's lane in the Runtime's async
+// pool.
 class LazyModel {
  public:
-  LazyModel(ModelInfo info, std::shared_ptr<LazyPlugin> plugin,
+  // Model `index` of `plugin`'s model_ids(); `bound` when the plugin is loaded already.
+  LazyModel(std::shared_ptr<LazyPlugin> plugin, std::size_t index,
             std::shared_ptr<const ModelBinding> bound);
 
-  const ModelInfo& info() const { return info_; }
+  const std::string& id() const { return plugin_->model_ids()[index_]; }
+  const std::filesystem::path& plugin_path() const { return plugin_->path(); }
+  const ModelInfo& info() const { return plugin_->model_info(index_); }
   // The options schema, parsed from the description when first needed (no load needed).
   // Throws Error(plugin_load) if the description's schema does not parse.
   const OptionsSchema& schema() const;
@@ -131,8 +158,8 @@ class LazyModel {
   const ModelBinding& binding() const;
 
  private:
-  const ModelInfo info_;
   const std::shared_ptr<LazyPlugin> plugin_;
+  const std::size_t index_;
   mutable std::once_flag schema_once_;
   mutable std::optional<OptionsSchema> schema_;
   mutable std::mutex bind_mutex_;

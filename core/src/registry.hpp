@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -44,12 +45,13 @@ class Registry {
   std::size_t loaded_count() const { return ledger_->loaded(); }
 
  private:
-  // `canonical`: the file's canonical path when the caller knows it (else it is resolved here).
-  void load_file(const std::filesystem::path& file, std::filesystem::path canonical = {});
-  // Adds a described plugin's models; false (and a duplicate_model LoadError) when one of its
-  // model ids is offered already.
+  // `canonical`: the file's canonical path when the caller knows it (else it is resolved here);
+  // `identity`: its identity when the caller took it already (else it is taken here if needed).
+  void load_file(const std::filesystem::path& file, std::string canonical = {},
+                 std::optional<plugin_cache::FileIdentity> identity = std::nullopt);
+  // Adds a listed plugin's models (`bound`: their bindings, when it is loaded already); false (and
+  // a duplicate_model LoadError) when one of its model ids is offered already.
   bool add(const std::filesystem::path& file, const std::shared_ptr<LazyPlugin>& plugin,
-           std::vector<ModelInfo> models,
            const std::vector<std::shared_ptr<const ModelBinding>>& bound);
 
   std::shared_ptr<const LoadSettings> settings_;

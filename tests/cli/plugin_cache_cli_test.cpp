@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "plugin_cache_file.hpp"
 #include "run_cli.hpp"
 
 namespace llmrt::test {
@@ -30,7 +31,7 @@ std::string read_file(const fs::path& path) {
 
 class PluginCacheCli : public ::testing::Test {
  protected:
-  fs::path default_cache() const { return cli_.home() / ".cache" / "llmrt" / "plugins-v1.json"; }
+  fs::path default_cache() const { return cli_.home() / ".cache" / "llmrt" / "plugins-v2.json"; }
 
   // `llmrt plugins --json`, parsed.
   json::object plugins_json() {
@@ -51,7 +52,7 @@ TEST_F(PluginCacheCli, TheCacheIsWrittenUnderHomeOrXdgCacheHomeForTheUserAlone) 
 
   cli_.set_env("XDG_CACHE_HOME", (cli_.temp() / "xdg").string());
   ASSERT_EQ(cli_.run({"models"}).exit_code, 0);
-  EXPECT_TRUE(fs::exists(cli_.temp() / "xdg" / "llmrt" / "plugins-v1.json"));
+  EXPECT_TRUE(fs::exists(cli_.temp() / "xdg" / "llmrt" / "plugins-v2.json"));
 }
 
 TEST_F(PluginCacheCli, AWarmRunListsEveryPluginAndLoadsNone) {
@@ -74,15 +75,15 @@ TEST_F(PluginCacheCli, AWarmRunListsEveryPluginAndLoadsNone) {
 TEST_F(PluginCacheCli, RefreshRebuildsTheCache) {
   ASSERT_EQ(cli_.run({"models"}).exit_code, 0);
   // A cache that says echo offers "forged-echo" (private and the user's own, so it is believed).
-  json::value root = json::parse(read_file(default_cache()));
-  for (auto& entry : root.at("plugins").as_object()) {
+  PluginCacheFile cache = PluginCacheFile::read(default_cache());
+  for (auto& entry : cache.plugins()) {
     json::object& stored = entry.value().as_object();
-    if (!stored.contains("plugin")) continue;
-    for (json::value& model : stored.at("plugin").at("models").as_array()) {
-      if (model.at("id") == "echo") model.as_object()["id"] = "forged-echo";
+    if (!stored.contains("models")) continue;
+    for (json::value& id : stored.at("models").as_array()) {
+      if (id == "echo") id = "forged-echo";
     }
   }
-  std::ofstream(default_cache(), std::ios::trunc) << json::serialize(root);
+  cache.write(default_cache());
   EXPECT_THAT(cli_.run({"models"}).out, HasSubstr("forged-echo"));
 
   const CliResult refresh = cli_.run({"plugins", "--refresh"});

@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "plugin_cache_file.hpp"
 #include "test_support.hpp"
 
 namespace llmrt {
@@ -30,6 +31,7 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
+using test::PluginCacheFile;
 
 constexpr std::string_view kPlaceholder = "lazy-model-00000";
 
@@ -103,7 +105,7 @@ std::set<std::string> mapped_from(const fs::path& dir) {
 class LazyLoading : public ::testing::Test {
  protected:
   fs::path plugin_dir() const { return temp_.path() / "plugins"; }
-  fs::path cache_file() const { return temp_.path() / "cache" / "llmrt" / "plugins-v1.json"; }
+  fs::path cache_file() const { return temp_.path() / "cache" / "llmrt" / "plugins-v2.json"; }
   fs::path plugin_file(int n) const { return plugin_dir() / ("lazy-" + model_id(n) + ".so"); }
 
   void SetUp() override { fs::create_directories(plugin_dir()); }
@@ -306,6 +308,26 @@ TEST_F(LazyLoading, ADeletedFileIsNoLongerListedNorKept) {
   EXPECT_NE(cache.find(plugin_file(3).filename().string()), std::string::npos) << cache;
 }
 
+// A plugin directory is read entry by entry: directories (and links to them) named like plugins
+// are skipped, and a link to a plugin that is listed already adds nothing.
+TEST_F(LazyLoading, DirectoriesAndLinksInAPluginDirectory) {
+  add_plugins(1, 2);
+  fs::create_directory(plugin_dir() / "a-directory.so");
+  fs::create_directory_symlink(plugin_dir() / "a-directory.so", plugin_dir() / "a-dir-link.so");
+  fs::create_symlink(plugin_file(1), plugin_dir() / "zz-link-to-1.so");
+  const std::vector<std::string> expected{model_id(1), model_id(2)};
+  for (const PluginLoading loading : {PluginLoading::eager, PluginLoading::lazy}) {
+    const Runtime runtime(config(loading));
+    EXPECT_EQ(ids_of(runtime), expected);
+    EXPECT_TRUE(runtime.load_errors().empty()) << runtime.load_errors().front().message;
+    EXPECT_EQ(runtime.plugins().size(), 2u);
+  }
+  const Runtime warm(config());
+  EXPECT_EQ(ids_of(warm), expected);
+  EXPECT_EQ(warm.stats().plugins_loaded, 0u);
+  EXPECT_EQ(warm.get_model(model_id(1)).prompt("x").text, model_id(1) + ": x");
+}
+
 TEST_F(LazyLoading, ANewFileWithTheSameSizeAndMtimeIsInspectedAgain) {
   add_plugins(1, 1);
   warm_cache();
@@ -331,18 +353,17 @@ class UntrustedCache : public LazyLoading {
  protected:
   // The warm cache, with the entry of plugin 1 claiming the model "forged-model-001" instead.
   void forge_cache() const {
-    json::value root = json::parse(read_file(cache_file()));
+    PluginCacheFile cache = PluginCacheFile::read(cache_file());
     bool forged = false;
-    for (auto& entry : root.at("plugins").as_object()) {
-      json::object& plugin = entry.value().as_object().at("plugin").as_object();
-      json::object& model = plugin.at("models").as_array().at(0).as_object();
-      if (model.at("id").as_string() == model_id(1)) {
-        model["id"] = "forged-model-001";
+    for (auto& entry : cache.plugins()) {
+      json::value& id = entry.value().as_object().at("models").as_array().at(0);
+      if (id.as_string() == model_id(1)) {
+        id = "forged-model-001";
         forged = true;
       }
     }
     ASSERT_TRUE(forged);
-    write_file(cache_file(), json::serialize(root));
+    cache.write(cache_file());
     ::chmod(cache_file().c_str(), 0600);
   }
 
@@ -421,9 +442,9 @@ TEST_F(UntrustedCache, ACorruptCacheIsIgnoredAndRebuilt) {
 
 TEST_F(UntrustedCache, ACacheOfAnotherFormatVersionIsIgnoredAndRebuilt) {
   forge_cache();
-  json::value root = json::parse(read_file(cache_file()));
-  root.as_object()["version"] = 2;
-  write_file(cache_file(), json::serialize(root));
+  PluginCacheFile cache = PluginCacheFile::read(cache_file());
+  cache.index["version"] = cache.index.at("version").as_int64() + 1;
+  cache.write(cache_file());
   expect_ignored_and_rebuilt();
 }
 
@@ -434,6 +455,56 @@ TEST_F(UntrustedCache, ACacheOfAnotherUserDirectoryIsNotUsed) {
   const Runtime runtime(std::move(other));
   EXPECT_FALSE(lists(runtime, "forged-model-001"));
   EXPECT_EQ(runtime.stats().plugins_loaded, 2u);
+}
+
+// Each model as a user sees it described, in listing order.
+std::vector<std::string> descriptions_of(const Runtime& runtime) {
+  std::vector<std::string> described;
+  for (const ModelInfo& model : runtime.models()) {
+    described.push_back(model.id + " | " + model.display_name + " | " + model.plugin_name + " | " +
+                        model.plugin_path + " | " + model.key_env_var + " | " +
+                        model.options_schema_json);
+  }
+  return described;
+}
+
+// Garbage in place of the description of plugin `n` (or of all of them: 0); the index still adds
+// up, so the cache itself is believed.
+void damage_descriptions(const fs::path& cache_file, const std::string& plugin_file_name) {
+  PluginCacheFile cache = PluginCacheFile::read(cache_file);
+  bool damaged = false;
+  for (const auto& entry : cache.plugins()) {
+    if (!plugin_file_name.empty() && !std::string(entry.key()).ends_with(plugin_file_name))
+      continue;
+    const json::array& at = entry.value().as_object().at("description").as_array();
+    cache.descriptions.replace(at.at(0).to_number<std::size_t>(), at.at(1).to_number<std::size_t>(),
+                               at.at(1).to_number<std::size_t>(), 'x');
+    damaged = true;
+  }
+  ASSERT_TRUE(damaged);
+  cache.write(cache_file);
+}
+
+TEST_F(UntrustedCache, ListingNeedsTheIndexAloneAndADamagedDescriptionIsReadFromThePlugin) {
+  const std::vector<std::string> expected = descriptions_of(Runtime(config(PluginLoading::eager)));
+  damage_descriptions(cache_file(), "");
+  {
+    const Runtime runtime(config());
+    EXPECT_EQ(runtime.stats().plugins_loaded, 0u) << "starting needs the index alone";
+    EXPECT_EQ(descriptions_of(runtime), expected);
+    EXPECT_EQ(runtime.stats().plugins_loaded, 2u) << "each described by loading it";
+  }
+  // And recorded again: the next Runtime reads both descriptions from the cache.
+  const Runtime again(config());
+  EXPECT_EQ(descriptions_of(again), expected);
+  EXPECT_EQ(again.stats().plugins_loaded, 0u);
+}
+
+TEST_F(UntrustedCache, PromptingAModelReadsTheDescriptionOfItsOwnPluginAlone) {
+  damage_descriptions(cache_file(), plugin_file(2).filename().string());
+  const Runtime runtime(config());
+  EXPECT_EQ(runtime.get_model(model_id(1)).prompt("hi").text, model_id(1) + ": hi");
+  EXPECT_EQ(runtime.stats().plugins_loaded, 1u) << "plugin 2's description was read";
 }
 
 TEST_F(UntrustedCache, RefreshInspectsEveryFileAgain) {
@@ -581,10 +652,10 @@ TEST_F(LazyLoading, TheDefaultCacheIsUnderXdgCacheHomeElseHome) {
   environment_.set("XDG_CACHE_HOME", (temp_.path() / "xdg").string());
   environment_.set("HOME", (temp_.path() / "home").string());
   { const Runtime runtime(xdg); }
-  EXPECT_TRUE(fs::exists(temp_.path() / "xdg" / "llmrt" / "plugins-v1.json"));
+  EXPECT_TRUE(fs::exists(temp_.path() / "xdg" / "llmrt" / "plugins-v2.json"));
   environment_.unset("XDG_CACHE_HOME");
   { const Runtime runtime(xdg); }
-  EXPECT_TRUE(fs::exists(temp_.path() / "home" / ".cache" / "llmrt" / "plugins-v1.json"));
+  EXPECT_TRUE(fs::exists(temp_.path() / "home" / ".cache" / "llmrt" / "plugins-v2.json"));
 }
 
 }  // namespace
@@ -597,7 +668,7 @@ namespace {
 // answer, then the shared objects its process had mapped.
 std::string run_probe(const std::string& mode, const test::TempDir& temp) {
   const std::string command = std::string(LLMRT_MAPS_PROBE_PATH) + " " + mode + " " +
-                              (temp.path() / "cache" / "plugins-v1.json").string() + " " +
+                              (temp.path() / "cache" / "plugins-v2.json").string() + " " +
                               (temp.path() / "user").string() + " 2>&1";
   FILE* pipe = ::popen(command.c_str(), "r");
   if (pipe == nullptr) return "popen failed";

@@ -55,8 +55,8 @@ struct RuntimeConfig {
   // Eager (the default for embedding: fail fast at start) or lazy (what the llmrt CLI and
   // `llmrt serve` use).
   PluginLoading plugin_loading = PluginLoading::eager;
-  // The plugin metadata cache of lazy loading. Unset: $XDG_CACHE_HOME/llmrt/plugins-v1.json, else
-  // ~/.cache/llmrt/plugins-v1.json (from `environment`). An empty path: no cache (every plugin file
+  // The plugin metadata cache of lazy loading. Unset: $XDG_CACHE_HOME/llmrt/plugins-v2.json, else
+  // ~/.cache/llmrt/plugins-v2.json (from `environment`). An empty path: no cache (every plugin file
   // is then loaded at start, as in eager mode). Ignored in eager mode.
   std::optional<std::filesystem::path> plugin_cache_file;
   // Lazy mode: inspect every plugin file again, as if the cache were empty, and rewrite the cache

@@ -52,7 +52,7 @@ median_ms() {
 
 bench() {
   local binary=$1 name=$2
-  local cache="$work/home/.cache/llmrt/plugins-v1.json"
+  local cache="$work/home/.cache/llmrt/plugins-v2.json"
   export HOME="$work/home" LLMRT_USER_PATH="$work/user" XDG_CACHE_HOME=
   export LLMRT_PLUGIN_PATH="$work/plugins"
   echo "== $name: $binary ($plugins plugins, $runs runs)"
