@@ -134,6 +134,25 @@ TEST_F(LogsTest, FullTextSearchFindsOnlyTheMatchingResponses) {
   EXPECT_EQ(logs_json(cli_, {"-n", "2"}).size(), 2u);
 }
 
+// Every prompt is a process of its own, and none checkpoints the WAL when it closes (that costs two
+// fdatasync calls per prompt): the WAL is emptied once it passes 64 pages, so it never grows past a
+// few hundred KiB, and nothing written to it is lost.
+TEST_F(LogsTest, TheWriteAheadLogStaysSmallAcrossProcesses) {
+  const std::string filler(3000, 'x');
+  constexpr std::uintmax_t kBound = (64 + 16) * (4096 + 24) + 32;  // pages + one prompt's worth
+  std::uintmax_t largest = 0;
+  for (int i = 0; i < 60; ++i) {
+    ASSERT_EQ(
+        cli_.run({"prompt", "-m", "echo", "turn " + std::to_string(i) + " " + filler}).exit_code,
+        0);
+    std::error_code absent;
+    const std::uintmax_t size = std::filesystem::file_size(db().string() + "-wal", absent);
+    if (!absent) largest = std::max(largest, size);
+  }
+  EXPECT_LE(largest, kBound);
+  EXPECT_EQ(logs_json(cli_).size(), 60u);
+}
+
 TEST_F(LogsTest, LogsOffStopsLoggingAndOnResumesIt) {
   EXPECT_THAT(cli_.run({"logs", "path"}).out, HasSubstr((cli_.user_dir() / "logs.db").string()));
   ASSERT_EQ(cli_.run({"logs", "off"}).exit_code, 0);

@@ -12,6 +12,19 @@
 namespace llmrt::log {
 namespace {
 
+// The WAL is checkpointed into logs.db, and emptied, once it holds this many pages (256 KiB):
+// small, since every process that opens the log reads the whole WAL again.
+constexpr int kWalCheckpointPages = 64;
+
+// SQLite's WAL hook, called after each commit with the WAL's size in pages.
+int checkpoint_when_large(void*, sqlite3* db, const char* database, int pages) {
+  if (pages >= kWalCheckpointPages) {
+    // Another process reading the log makes this SQLITE_BUSY: the next commit tries again.
+    sqlite3_wal_checkpoint_v2(db, database, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+  }
+  return SQLITE_OK;
+}
+
 // Each migration brings the schema from version N to N + 1; never edit one that has shipped, add a
 // new one. PRAGMA user_version holds the version.
 constexpr const char* kMigrations[] = {
@@ -140,9 +153,17 @@ PromptLog::PromptLog(const std::filesystem::path& path) : path_(path.string()) {
   try {
     if (status != SQLITE_OK) fail(db_, path_, "cannot open the log");
     sqlite3_busy_timeout(db_, static_cast<int>(kBusyTimeout.count()));
-    // WAL lets readers and one writer work at once across processes; NORMAL sync is safe in WAL.
+    // WAL lets readers and one writer work at once across processes; NORMAL sync is safe in WAL
+    // (a power loss may lose the newest rows, never the file).
     execute(db_, path_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             "cannot open the log");
+    // Each prompt is its own process, so closing is what costs: by default the last connection to
+    // close checkpoints and deletes the WAL (two fdatasync calls, and the next process creates the
+    // WAL again with two more), 0.6-0.9 ms of a 5 ms prompt. The WAL is kept instead, and emptied
+    // by checkpoint_when_large. SQLite's own autocheckpoint would not do: it never restarts the WAL
+    // when every process opens it afresh, so the WAL would grow, and each open reads all of it.
+    sqlite3_wal_hook(db_, &checkpoint_when_large, nullptr);
+    sqlite3_db_config(db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
     migrate();
   } catch (...) {
     sqlite3_close_v2(db_);
