@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <boost/json.hpp>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <optional>
@@ -204,6 +205,40 @@ TEST_F(CliTest, ChatHonoursTheIsolationFlag) {
 }
 
 // ---- Where the key comes from ------------------------------------------------------------------
+
+// Ctrl-C: the call stops at its next chunk, what was printed stays, and the exit code is 130. The
+// echo model writes a word every 100 ms; coreutils' timeout sends SIGINT after 2 s (so the handler
+// is long installed, even under sanitizers) and exits with llmrt's status.
+class Interrupt : public CliTest {
+ protected:
+  void expect_interrupted_midway(std::vector<std::string> extra) {
+    cli_.set_prefix({"/usr/bin/timeout", "--preserve-status", "-s", "INT", "2"});
+    std::string words;
+    for (int i = 1; i <= 100; ++i) words += "w" + std::to_string(i) + " ";
+    std::vector<std::string> args{"prompt", "-m", "echo", "-o", "delay_ms", "100"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.push_back(words);
+    const auto started = std::chrono::steady_clock::now();
+    const CliResult result = run(args);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(8));
+    EXPECT_EQ(result.exit_code, 130) << describe(result);
+    EXPECT_THAT(result.err, HasSubstr("llmrt: error: interrupted")) << describe(result);
+    EXPECT_THAT(result.out, HasSubstr("w1 ")) << describe(result);
+    EXPECT_THAT(result.out, Not(HasSubstr("w100"))) << describe(result);
+  }
+};
+
+TEST_F(Interrupt, CtrlCStopsAStreamingPrompt) {
+  expect_interrupted_midway({});
+}
+
+TEST_F(Interrupt, CtrlCStopsAnAsyncPrompt) {
+  expect_interrupted_midway({"--async"});
+}
+
+TEST_F(Interrupt, CtrlCStopsAPromptInAWorkerProcess) {
+  expect_interrupted_midway({"--isolation", "process"});
+}
 
 TEST_F(CliTest, KeyFlagReachesTheModel) {
   const CliResult result = run({"prompt", "hi", "--key", "sk-flag"});
