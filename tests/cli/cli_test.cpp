@@ -240,6 +240,19 @@ TEST_F(Interrupt, CtrlCStopsAPromptInAWorkerProcess) {
   expect_interrupted_midway({"--isolation", "process"});
 }
 
+// A call that does not reach its next chunk (the echo model sleeps 10 s between words) is not
+// waited for after a second SIGINT: it ends the process at once. The two timeouts send two (the
+// outer one signals its whole process group, which the inner one passes on too).
+TEST_F(Interrupt, ASecondCtrlCEndsThePromptAtOnce) {
+  cli_.set_prefix({"/usr/bin/timeout", "--preserve-status", "-s", "INT", "2", "/usr/bin/timeout",
+                   "--preserve-status", "-s", "INT", "3"});
+  const auto started = std::chrono::steady_clock::now();
+  const CliResult result = run({"prompt", "-m", "echo", "-o", "delay_ms", "10000", "a b c"});
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(8));
+  EXPECT_EQ(result.exit_code, 130) << describe(result);
+  EXPECT_THAT(result.err, HasSubstr("llmrt: error: interrupted")) << describe(result);
+}
+
 TEST_F(CliTest, KeyFlagReachesTheModel) {
   const CliResult result = run({"prompt", "hi", "--key", "sk-flag"});
   EXPECT_EQ(result.exit_code, 0) << describe(result);
