@@ -310,6 +310,24 @@ TEST_F(LazyLoading, ADeletedFileIsNoLongerListedNorKept) {
 
 // A plugin directory is read entry by entry: directories (and links to them) named like plugins
 // are skipped, and a link to a plugin that is listed already adds nothing.
+// The cache of the previous format (plugins-v1.json, 0.6 MB with 1000 plugins) is removed when the
+// new one is written under the default name, and nothing else in the directory is touched.
+TEST_F(LazyLoading, TheCacheOfThePreviousFormatIsRemoved) {
+  add_plugins(1, 1);
+  const fs::path dir = temp_.path() / "xdg" / "llmrt";
+  fs::create_directories(dir);
+  ::chmod(dir.c_str(), 0700);
+  write_file(dir / "plugins-v1.json", "{\"format\":\"llmrt-plugin-cache\",\"version\":1}");
+  write_file(dir / "notes.txt", "kept");
+  environment_.set("XDG_CACHE_HOME", (temp_.path() / "xdg").string());
+  RuntimeConfig xdg = config();
+  xdg.plugin_cache_file.reset();
+  { const Runtime runtime(std::move(xdg)); }
+  EXPECT_TRUE(fs::exists(dir / "plugins-v2.json"));
+  EXPECT_FALSE(fs::exists(dir / "plugins-v1.json"));
+  EXPECT_TRUE(fs::exists(dir / "notes.txt"));
+}
+
 TEST_F(LazyLoading, DirectoriesAndLinksInAPluginDirectory) {
   add_plugins(1, 2);
   fs::create_directory(plugin_dir() / "a-directory.so");

@@ -321,6 +321,8 @@ std::string PluginCache::save() {
       throw Error(ErrorCode::io,
                   "cannot replace " + quoted_path(file_) + ": " + std::strerror(errno));
     }
+    // The cache of the previous format, next to this one under its own name, is never read again.
+    if (file_.filename() == "plugins-v2.json") ::unlink((dir / "plugins-v1.json").c_str());
     // From now on descriptions are read from the file just written, through the same descriptor.
     if (details_.fd >= 0) ::close(details_.fd);
     details_ = {std::exchange(fd, -1), index_line.size() + 1, descriptions.size()};
