@@ -18,6 +18,8 @@
 #include <iterator>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <utility>
 
 namespace {
 
@@ -59,6 +61,32 @@ bool given(const CLI::Option* option) {
 }
 bool given(const CLI::App* command) {
   return command != nullptr && command->parsed();
+}
+
+// --key, --key-file and --key-name (one at most) and -o, for prompt and chat; `scope` is what a
+// key given here is for ("call", "session"). Returns the --key and --key-file options.
+std::pair<CLI::Option*, CLI::Option*> add_key_and_model_options(CLI::App* command, PromptArgs& args,
+                                                                std::string& key_value,
+                                                                std::string& key_file,
+                                                                const std::string& scope) {
+  CLI::Option* key =
+      command
+          ->add_option("--key", key_value, "API key for this " + scope + " only (used literally)")
+          ->type_name("KEY");
+  CLI::Option* file =
+      command
+          ->add_option("--key-file", key_file, "Read the API key for this " + scope + " from FILE")
+          ->type_name("FILE");
+  CLI::Option* name = command
+                          ->add_option("--key-name", args.key_name,
+                                       "Use the stored key NAME (see: llmrt keys set NAME)")
+                          ->type_name("NAME");
+  key->excludes(file)->excludes(name);
+  file->excludes(name);
+  command->add_option("-o,--option", args.options, "Model option NAME VALUE (repeatable)")
+      ->type_name("NAME VALUE")
+      ->allow_extra_args(false);
+  return {key, file};
 }
 
 // Runs `command`, turning every exception into one error line and an exit code.
@@ -143,22 +171,8 @@ int main(int argc, char** argv) {
         ->type_name("TEXT");
     prompt->add_option("-m,--model", prompt_args.model, "Model id (default: llmrt models default)")
         ->type_name("MODEL");
-    key_option =
-        prompt->add_option("--key", key_value, "API key for this call only (used literally)")
-            ->type_name("KEY");
-    key_file_option =
-        prompt->add_option("--key-file", key_file, "Read the API key for this call from FILE")
-            ->type_name("FILE");
-    CLI::Option* key_name_option =
-        prompt
-            ->add_option("--key-name", prompt_args.key_name,
-                         "Use the stored key NAME (see: llmrt keys set NAME)")
-            ->type_name("NAME");
-    key_option->excludes(key_file_option)->excludes(key_name_option);
-    key_file_option->excludes(key_name_option);
-    prompt->add_option("-o,--option", prompt_args.options, "Model option NAME VALUE (repeatable)")
-        ->type_name("NAME VALUE")
-        ->allow_extra_args(false);
+    std::tie(key_option, key_file_option) =
+        add_key_and_model_options(prompt, prompt_args, key_value, key_file, "call");
     prompt->add_flag("--no-stream", prompt_args.no_stream,
                      "Print the reply only once it is complete");
     prompt->add_flag("--async", prompt_args.async, "Run the prompt on the runtime's thread pool");
@@ -174,20 +188,8 @@ int main(int argc, char** argv) {
     chat = app.add_subcommand("chat", "Hold an interactive conversation with a model");
     chat->add_option("-m,--model", chat_args.model, "Model id (default: llmrt models default)")
         ->type_name("MODEL");
-    chat_key_option =
-        chat->add_option("--key", key_value, "API key for this session only (used literally)")
-            ->type_name("KEY");
-    chat_key_file_option =
-        chat->add_option("--key-file", key_file, "Read the API key for this session from FILE")
-            ->type_name("FILE");
-    CLI::Option* chat_key_name_option =
-        chat->add_option("--key-name", chat_args.key_name, "Use the stored key NAME")
-            ->type_name("NAME");
-    chat_key_option->excludes(chat_key_file_option)->excludes(chat_key_name_option);
-    chat_key_file_option->excludes(chat_key_name_option);
-    chat->add_option("-o,--option", chat_args.options, "Model option NAME VALUE (repeatable)")
-        ->type_name("NAME VALUE")
-        ->allow_extra_args(false);
+    std::tie(chat_key_option, chat_key_file_option) =
+        add_key_and_model_options(chat, chat_args, key_value, key_file, "session");
     add_conversation_flags(chat, chat_args);
   }
 

@@ -82,11 +82,6 @@ void expect_one_error_line(const CliResult& result) {
   EXPECT_EQ(error_lines(result.err).size(), 1u) << "stderr: " << result.err;
 }
 
-std::string describe(const CliResult& result) {
-  return "exit " + std::to_string(result.exit_code) + "\n--- stdout\n" + result.out +
-         "\n--- stderr\n" + result.err;
-}
-
 class CliTest : public ::testing::Test {
  protected:
   CliResult run(const std::vector<std::string>& args, const std::string& stdin_text = "") {

@@ -285,17 +285,22 @@ TEST_F(LogsTest, EightProcessesLoggingFiftyPromptsEachAtOnceLoseNone) {
   constexpr int kPrompts = 50;
   std::vector<std::thread> runners;
   std::vector<int> failures(kProcesses, 0);
+  std::vector<std::string> first_failure(kProcesses);
   for (int p = 0; p < kProcesses; ++p) {
     runners.emplace_back([&, p] {
       for (int i = 0; i < kPrompts; ++i) {
         const CliResult result =
             cli_.run({"prompt", "-m", "echo", "p" + std::to_string(p) + "-" + std::to_string(i)});
-        if (result.exit_code != 0 || !result.err.empty()) ++failures[p];
+        if (result.exit_code != 0 || !result.err.empty()) {
+          if (failures[p]++ == 0) first_failure[p] = describe(result);
+        }
       }
     });
   }
   for (auto& runner : runners) runner.join();
-  for (int p = 0; p < kProcesses; ++p) EXPECT_EQ(failures[p], 0) << "process " << p;
+  for (int p = 0; p < kProcesses; ++p) {
+    EXPECT_EQ(failures[p], 0) << "process " << p << ", first failure: " << first_failure[p];
+  }
   const boost::json::array rows = logs_json(cli_);
   EXPECT_EQ(rows.size(), static_cast<std::size_t>(kProcesses * kPrompts));
   std::set<std::string> prompts;

@@ -19,11 +19,6 @@ namespace json = boost::json;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-std::string describe(const CliResult& result) {
-  return "exit " + std::to_string(result.exit_code) + "\n--- stdout\n" + result.out +
-         "\n--- stderr\n" + result.err;
-}
-
 std::string read_file(const fs::path& path) {
   std::ifstream file(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};

@@ -35,6 +35,12 @@ struct CliResult {
   std::string err;
 };
 
+// The whole result, for a failure message.
+inline std::string describe(const CliResult& result) {
+  return "exit " + std::to_string(result.exit_code) + "\n--- stdout\n" + result.out +
+         "\n--- stderr\n" + result.err;
+}
+
 // One user's world: a temporary HOME and user directory, and the environment variables a test
 // adds. Each run starts from exactly that environment.
 class CliRunner {

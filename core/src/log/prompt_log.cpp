@@ -19,8 +19,12 @@ constexpr int kWalCheckpointPages = 64;
 // SQLite's WAL hook, called after each commit with the WAL's size in pages.
 int checkpoint_when_large(void*, sqlite3* db, const char* database, int pages) {
   if (pages >= kWalCheckpointPages) {
-    // Another process reading the log makes this SQLITE_BUSY: the next commit tries again.
+    // Without waiting: while another process uses the log, TRUNCATE would hold the write lock and
+    // wait (up to the busy timeout) for it, and the processes queued behind could time out. Busy,
+    // it copies what it can and leaves the WAL; the next commit past the mark tries again.
+    sqlite3_busy_timeout(db, 0);
     sqlite3_wal_checkpoint_v2(db, database, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+    sqlite3_busy_timeout(db, static_cast<int>(kBusyTimeout.count()));
   }
   return SQLITE_OK;
 }
