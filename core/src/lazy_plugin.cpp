@@ -110,13 +110,8 @@ const isolation::PluginDescription& LazyPlugin::described() const {
       // described by its file name and model ids; calling a model says why it does not load.
       std::lock_guard lock(mutex_);
       try {
-        const bool was_loaded = loaded_.has_value();
-        load_locked();
+        load_locked(true);  // recorded again, so that the next runs read it from the cache
         found = describe(*loaded_);
-        // Recorded again, so that the next runs read it from the cache.
-        if (!was_loaded && record_in_cache(source_, found, std::nullopt)) {
-          source_.ledger->save_cache();
-        }
       } catch (const Error&) {
         found = isolation::PluginDescription{};
         found->plugin.name = source_.path.stem().string();
@@ -136,14 +131,14 @@ PluginInfo LazyPlugin::info() const {
   return info;
 }
 
-void LazyPlugin::load_locked() const {
+void LazyPlugin::load_locked(bool record) const {
   if (failure_) throw Error(ErrorCode::plugin_load, *failure_);
   if (loaded_) return;
   try {
     LoadedPlugin loaded = load_now(source_);
     // A plugin may describe itself by more than its file (eg: models from a configuration file in
     // the user directory): what it describes now is what the next runs list.
-    if (loaded.info.model_ids != model_ids_ &&
+    if ((record || loaded.info.model_ids != model_ids_) &&
         record_in_cache(source_, describe(loaded), std::nullopt)) {
       source_.ledger->save_cache();
     }
@@ -160,7 +155,7 @@ void LazyPlugin::load_locked() const {
 
 std::shared_ptr<const ModelBinding> LazyPlugin::model(const std::string& id) {
   std::lock_guard lock(mutex_);
-  load_locked();
+  load_locked(false);
   for (const auto& binding : loaded_->models) {
     if (binding->info().id == id) return binding;
   }

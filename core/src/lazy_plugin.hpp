@@ -127,8 +127,10 @@ class LazyPlugin {
   // `found` with this file's path, and its models in model_ids_'s order (a model the description
   // lacks gets a description of its id alone).
   isolation::PluginDescription aligned(isolation::PluginDescription found) const;
-  // Loads the plugin if it is not loaded yet. Under mutex_. Throws Error(plugin_load).
-  void load_locked() const;
+  // Loads the plugin if it is not loaded yet, and records what it describes in the cache when
+  // `record` or when its model ids differ from the listed ones. Under mutex_. Throws
+  // Error(plugin_load).
+  void load_locked(bool record) const;
 
   const PluginSource source_;
   const std::vector<std::string> model_ids_;

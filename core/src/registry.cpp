@@ -39,13 +39,16 @@ void Registry::load_directory(const std::filesystem::path& dir, bool must_exist)
   // Listed with readdir and examined relative to the directory (fstatat): with 1000 plugins,
   // building a std::filesystem::path per entry and resolving each full path again took a fifth
   // of a prompt's start-up.
-  const std::unique_ptr<DIR, int (*)(DIR*)> listing(::opendir(dir.c_str()), &::closedir);
-  if (!listing) {
-    // A directory that cannot be listed (eg: no read permission) is reported like a missing one,
-    // never skipped in silence: the user meant its plugins to load.
+  // A directory that cannot be listed (eg: no read permission) is reported like a missing one,
+  // never skipped in silence: the user meant its plugins to load.
+  const auto report_unreadable = [&](int error) {
     ledger_->add_error({dir.string(), LoadErrorKind::not_found,
                         "plugin directory '" + dir.string() +
-                            "' cannot be read: " + std::generic_category().message(errno)});
+                            "' cannot be read: " + std::generic_category().message(error)});
+  };
+  const std::unique_ptr<DIR, int (*)(DIR*)> listing(::opendir(dir.c_str()), &::closedir);
+  if (!listing) {
+    report_unreadable(errno);
     return;
   }
   const int dir_fd = ::dirfd(listing.get());
@@ -71,9 +74,7 @@ void Registry::load_directory(const std::filesystem::path& dir, bool must_exist)
     found.push_back({std::string(name), type != DT_LNK && !canonical_dir.empty()});
   }
   if (errno != 0) {
-    ledger_->add_error({dir.string(), LoadErrorKind::not_found,
-                        "plugin directory '" + dir.string() +
-                            "' cannot be read: " + std::generic_category().message(errno)});
+    report_unreadable(errno);
     if (found.empty()) return;
   }
   std::sort(found.begin(), found.end(),
