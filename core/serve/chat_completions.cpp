@@ -34,8 +34,11 @@ void add_call_headers(http::Headers& headers, const std::string& ignored,
   for (const auto& warning : warnings) headers.emplace_back("X-Llmrt-Warning", warning);
 }
 
-void write_audit(GatewayContext& context, AuditEvent event, int status, std::string outcome) {
+// Copies the event only when there is an audit log to write it to.
+void write_audit(GatewayContext& context, const AuditEvent& audited, int status,
+                 std::string outcome) {
   if (!context.audit) return;
+  AuditEvent event = audited;
   event.status = status;
   event.outcome = std::move(outcome);
   context.audit->write(std::move(event));
@@ -68,7 +71,7 @@ class ChatCall : public std::enable_shared_from_this<ChatCall> {
       : context_(context),
         exchange_(std::move(exchange)),
         record_(std::move(record)),
-        audit_(std::move(audit)),
+        audit_(std::make_unique<AuditEvent>(std::move(audit))),
         model_(std::move(model)),
         id_(CompletionId::make(record_.model)) {}
 
@@ -181,7 +184,7 @@ class ChatCall : public std::enable_shared_from_this<ChatCall> {
       const std::string text_part = repair_.feed(chunk);
       if (!started_) {
         started_ = true;
-        http::Headers headers{{"X-Request-Id", audit_.request_id}, {"Cache-Control", "no-cache"}};
+        http::Headers headers{{"X-Request-Id", audit_->request_id}, {"Cache-Control", "no-cache"}};
         add_call_headers(headers, ignored, early_warnings);
         exchange_->start_stream(200, std::move(headers), "text/event-stream");
         event = chunk_event(id_, text_part, true, include_usage);
@@ -201,11 +204,11 @@ class ChatCall : public std::enable_shared_from_this<ChatCall> {
     std::lock_guard lock(mutex_);
     if (!claim()) return;
     if (exchange_->client_gone()) return log(499, "client_disconnected");
-    audit_.key_source = std::string(to_string(answer.key_source));
-    note_key_version(context_.sticky_versions.get(), audit_, answer);
+    audit_->key_source = std::string(to_string(answer.key_source));
+    note_key_version(context_.sticky_versions.get(), *audit_, answer);
     if (answer.usage) {
-      if (answer.usage->input_tokens >= 0) audit_.input_tokens = answer.usage->input_tokens;
-      if (answer.usage->output_tokens >= 0) audit_.output_tokens = answer.usage->output_tokens;
+      if (answer.usage->input_tokens >= 0) audit_->input_tokens = answer.usage->input_tokens;
+      if (answer.usage->output_tokens >= 0) audit_->output_tokens = answer.usage->output_tokens;
     }
     if (!stream) {
       if (too_large_) {
@@ -217,11 +220,11 @@ class ChatCall : public std::enable_shared_from_this<ChatCall> {
                                   " bytes (--max-reply-bytes); ask for less, or stream it",
                               "",
                               "reply_too_large"};
-        exchange_->respond(error_reply(refusal, audit_.request_id));
+        exchange_->respond(error_reply(refusal, audit_->request_id));
         return log(refusal.status, outcome_of(refusal));
       }
       http::Reply reply;
-      reply.headers.emplace_back("X-Request-Id", audit_.request_id);
+      reply.headers.emplace_back("X-Request-Id", audit_->request_id);
       add_call_headers(reply.headers, ignored, answer.warnings);
       reply.headers.emplace_back("X-Llmrt-Key-Source", std::string(to_string(answer.key_source)));
       reply.body = completion_body(id_, valid_utf8(reply_), answer.usage);
@@ -232,7 +235,7 @@ class ChatCall : public std::enable_shared_from_this<ChatCall> {
     std::string events;
     if (!started_) {
       started_ = true;
-      http::Headers headers{{"X-Request-Id", audit_.request_id}, {"Cache-Control", "no-cache"}};
+      http::Headers headers{{"X-Request-Id", audit_->request_id}, {"Cache-Control", "no-cache"}};
       add_call_headers(headers, ignored, answer.warnings);
       exchange_->start_stream(200, std::move(headers), "text/event-stream");
       events = chunk_event(id_, repair_.finish(), true, include_usage);
@@ -258,9 +261,9 @@ class ChatCall : public std::enable_shared_from_this<ChatCall> {
     std::lock_guard lock(mutex_);
     if (!claim()) return;
     if (exchange_->client_gone()) return log(499, "client_disconnected");
-    const Refusal refusal = refusal_for(context_, error, audit_);
+    const Refusal refusal = refusal_for(context_, error, *audit_);
     if (!started_) {
-      exchange_->respond(error_reply(refusal, audit_.request_id));
+      exchange_->respond(error_reply(refusal, audit_->request_id));
     } else {
       exchange_->end_stream(error_event(valid_utf8(refusal.message), refusal.type, refusal.code));
     }
@@ -282,7 +285,7 @@ class ChatCall : public std::enable_shared_from_this<ChatCall> {
                             "",
                             "request_timeout"};
       if (!started_) {
-        exchange_->respond(error_reply(refusal, audit_.request_id));
+        exchange_->respond(error_reply(refusal, audit_->request_id));
       } else {
         exchange_->end_stream(error_event(refusal.message, refusal.type, refusal.code));
       }
@@ -318,7 +321,7 @@ class ChatCall : public std::enable_shared_from_this<ChatCall> {
   void answer_refusal(const Refusal& refusal) {
     std::lock_guard lock(mutex_);
     if (!claim()) return;
-    exchange_->respond(error_reply(refusal, audit_.request_id));
+    exchange_->respond(error_reply(refusal, audit_->request_id));
     log(refusal.status, outcome_of(refusal));
   }
 
@@ -334,15 +337,17 @@ class ChatCall : public std::enable_shared_from_this<ChatCall> {
   // Exactly once per request (after claim()): the access-log line and the audit line.
   void log(int status, std::string outcome) {
     record_.status = status;
-    if (audit_.key_version) record_.key_version = *audit_.key_version;
+    if (audit_->key_version) record_.key_version = *audit_->key_version;
     context_.access_log.write(record_);
-    write_audit(context_, audit_, status, std::move(outcome));
+    write_audit(context_, *audit_, status, std::move(outcome));
   }
 
   GatewayContext& context_;
   const std::shared_ptr<http::Exchange> exchange_;
   AccessRecord record_;
-  AuditEvent audit_;
+  // Out of line: with it inside, a call is too large for malloc's per-thread cache, and each
+  // allocation of one (one per request) made glibc consolidate its free lists.
+  const std::unique_ptr<AuditEvent> audit_;
   const Model model_;
   const CompletionId id_;
 

@@ -11,7 +11,7 @@ ChatPrompt chat_prompt_for(ChatRequest& chat, const ModelInfo& model,
   json::object options;
   ChatPrompt prompt;
   if (accepted.count("messages")) {
-    options["messages"] = chat.messages;
+    options["messages"] = std::move(chat.messages);
   } else {
     if (model.conversation && !chat.not_a_conversation.empty()) {
       throw ProtocolError(chat.not_a_conversation_param, chat.not_a_conversation);
@@ -30,7 +30,7 @@ ChatPrompt chat_prompt_for(ChatRequest& chat, const ModelInfo& model,
       prompt.ignored += (prompt.ignored.empty() ? "" : ",") + std::string(name);
     }
   }
-  prompt.text = chat.last_user_text;
+  prompt.text = std::move(chat.last_user_text);
   if (!options.empty()) prompt.options.options_json = json::serialize(options);
   return prompt;
 }

@@ -26,9 +26,9 @@ struct ChatPrompt {
 // its system prompt and the turns before the last user message as its history; any other model
 // gets the system text as its "system" option if it declares one, else as the call's system
 // prompt, and the earlier turns as its history, both of which the runtime does not send but warns
-// of. Moves the history out of `chat`. Throws ProtocolError (a 400) when the model reads
-// conversations and `messages` holds what one cannot carry (a tool message, a message after the
-// last user message).
+// of. Moves the history, the messages and the prompt text out of `chat`. Throws ProtocolError (a
+// 400) when the model reads conversations and `messages` holds what one cannot carry (a tool
+// message, a message after the last user message).
 ChatPrompt chat_prompt_for(ChatRequest& chat, const ModelInfo& model,
                            const std::set<std::string>& accepted);
 

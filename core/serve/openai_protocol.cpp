@@ -46,9 +46,9 @@ void copy_number(const json::object& body, json::object& out, std::string_view n
 
 ChatRequest parse_chat_request(std::string_view body) {
   boost::system::error_code ec;
-  const json::value parsed = json::parse(body, ec);
+  json::value parsed = json::parse(body, ec);
   if (ec) throw ProtocolError("", "the request body is not valid JSON (" + ec.message() + ")");
-  const json::object* root = parsed.if_object();
+  json::object* root = parsed.if_object();
   if (root == nullptr) throw ProtocolError("", "the request body must be a JSON object");
 
   ChatRequest request;
@@ -66,11 +66,11 @@ ChatRequest parse_chat_request(std::string_view body) {
     if (!(n->is_int64() && n->as_int64() == 1)) throw ProtocolError("n", "only n = 1 is supported");
   }
 
-  const json::value* messages = root->if_contains("messages");
+  json::value* messages = root->if_contains("messages");
   if (messages == nullptr || !messages->is_array() || messages->as_array().empty()) {
     throw ProtocolError("messages", "messages must be a non-empty array");
   }
-  request.messages = messages->as_array();
+  request.messages = std::move(messages->as_array());  // same memory resource: no copy
   bool has_user = false;
   // Every message's role and text, to split the conversation once the last user message is known.
   std::vector<std::pair<std::string, std::string>> turns;

@@ -7,6 +7,7 @@
 
 #include <numeric>
 
+#include "fake_openai_server.hpp"
 #include "gateway_test_support.hpp"
 #include "run_cli.hpp"
 
@@ -73,6 +74,29 @@ TEST(GatewayConversation, EchoGetsEveryTurnAndTheSystemPromptWithUsage) {
   ASSERT_TRUE(body.contains("usage")) << reply.body;
   EXPECT_EQ(body.at("usage"), json::value(usage_of(kTwoTurnWordsIn, words(expected))));
   EXPECT_EQ(reply.body.find(key), std::string::npos);
+}
+
+// The openai plugin declares "messages": it gets the array as the client sent it, every role and
+// field included, and relays it upstream unchanged.
+TEST(GatewayConversation, AModelThatTakesMessagesGetsThemAsSent) {
+  FakeOpenAiServer upstream;
+  // Read by the plugin itself; set before the Runtime (and so any worker process) exists.
+  ::setenv("OPENAI_BASE_URL", upstream.base_url().c_str(), 1);
+  struct Unset {
+    ~Unset() { ::unsetenv("OPENAI_BASE_URL"); }
+  } unset;
+  ServedGateway gateway;
+  auto client = gateway.client();
+  json::array messages = two_turns();
+  messages.insert(messages.begin() + 2,
+                  json::object{{"role", "user"}, {"content", "extra turn"}, {"name", "ann"}});
+  const std::string key = "sk-relay-" + random_hex(12);
+  const Reply reply = post_chat(*client, body_of("gpt-4o", messages, false), bearer(key));
+  ASSERT_EQ(reply.status, 200) << reply;
+  EXPECT_EQ(completion_content(reply.body), "echo: second question");
+  const std::vector<FakeOpenAiRequest> received = upstream.requests();
+  ASSERT_EQ(received.size(), 1u);
+  EXPECT_EQ(parsed(received[0].body).at("messages"), json::value(messages)) << received[0].body;
 }
 
 TEST(GatewayConversation, StreamEndsWithAUsageChunkWhenAskedAndOnlyThen) {
