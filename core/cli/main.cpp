@@ -1,6 +1,7 @@
 // llmrt: the command-line tool. The only file that includes CLI11 (slow to compile): it parses the
 // command line into the plain structs of commands.hpp, calls one command, and turns every error
 // into one `llmrt: error: ...` line and an exit code (0 ok, 1 runtime error, 2 usage error).
+#include "argument_redaction.hpp"
 #include "cli_output.hpp"
 #include "commands.hpp"
 #include "isolation_options.hpp"
@@ -457,7 +458,17 @@ int main(int argc, char** argv) {
     wipe_option_results(key_option);
     wipe_option_results(chat_key_option);
     wipe_string(key_value);
-    print_error(std::string(error.what()) + " (see: llmrt --help)");
+    // `llm keys set NAME --value KEY` and `keys set NAME KEY` put the key where it is not taken:
+    // say where it goes, and never repeat what was given.
+    if (keys_set != nullptr && keys_set->parsed() &&
+        dynamic_cast<const CLI::ExtrasError*>(&error) != nullptr) {
+      print_error(
+          "llmrt keys set NAME takes no key argument; it reads the key from standard input or "
+          "asks for it (eg: llmrt keys set NAME < key.txt), which keeps the key out of shell "
+          "history and `ps`. The extra arguments are not shown.");
+      return kExitUsage;
+    }
+    print_error(without_possible_keys(error.what(), argc, argv) + " (see: llmrt --help)");
     return kExitUsage;
   }
 

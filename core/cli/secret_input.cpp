@@ -1,5 +1,7 @@
 #include "secret_input.hpp"
 
+#include "argument_redaction.hpp"
+
 #include <openssl/crypto.h>
 #include <llmrt/error.hpp>
 
@@ -98,7 +100,7 @@ bool stdin_is_terminal() {
 }
 
 void read_key_file(const std::filesystem::path& path, SecretString& out) {
-  const std::string what = "key file " + path.string();
+  const std::string what = "key file " + shown_key_file_path(path.string());
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw Error(ErrorCode::io, "cannot read " + what + ": " + errno_text());
   try {

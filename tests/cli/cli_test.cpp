@@ -973,5 +973,42 @@ TEST_F(CliTest, KeyNeverAppearsInAnyOutput) {
   }
 }
 
+// A key typed where no key goes, as a value or an extra argument, is not quoted back by the usage
+// error (docs/keys.md, "What is never printed"); a short argument still is, so that a typo shows.
+TEST_F(CliTest, AKeyTypedWhereNoKeyGoesIsNotQuotedBack) {
+  const std::string key = "sk-proj-MISPLACED" + std::string(32, 'x') + "42";
+  struct Case {
+    std::vector<std::string> args;
+    int exit_code;
+    std::string says;
+  };
+  const std::string not_shown = "[" + std::to_string(key.size()) + " characters, not shown]";
+  const std::vector<Case> cases = {
+      {{"keys", "set", "openai", key}, 2, "reads the key from standard input"},
+      {{"keys", "set", "openai", "--value", key}, 2, "reads the key from standard input"},
+      {{"keys", "set", "--version", "pending", "openai", key}, 2, "not shown"},
+      {{"prompt", "hi", "--key-file", key}, 1, "cannot read key file " + not_shown},
+      {{"serve", "--port", key}, 2, "--port: Value " + not_shown},
+      {{"serve", "--port=" + key}, 2, "--port: Value " + not_shown},
+      {{"models", "--json=" + key}, 2, not_shown},
+      {{"prompt", "hi", "--no-such-flag", key}, 2, not_shown},
+  };
+  for (const Case& c : cases) {
+    const CliResult result = run(c.args);
+    EXPECT_EQ(result.exit_code, c.exit_code) << ::testing::PrintToString(c.args) << "\n"
+                                             << describe(result);
+    EXPECT_THAT(result.err, HasSubstr(c.says)) << ::testing::PrintToString(c.args);
+    EXPECT_THAT(result.out + result.err, Not(HasSubstr("MISPLACED")))
+        << ::testing::PrintToString(c.args);
+  }
+  EXPECT_THAT(run({"keys", "list"}).out, Not(HasSubstr("openai")));  // nothing was stored
+
+  // Short arguments, and paths, are quoted as they were typed.
+  EXPECT_THAT(run({"prompt", "hi", "--no-such-flag"}).err, HasSubstr("--no-such-flag"));
+  EXPECT_THAT(run({"serve", "--port", "http"}).err, HasSubstr("Value http not in range"));
+  const std::string missing = (cli_.temp() / "no-such-directory" / key).string();
+  EXPECT_THAT(run({"prompt", "hi", "--key-file", missing}).err, HasSubstr(missing));
+}
+
 }  // namespace
 }  // namespace llmrt::test
