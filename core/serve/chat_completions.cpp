@@ -220,8 +220,9 @@ class ChatCall : public std::enable_shared_from_this<ChatCall> {
                                   " bytes (--max-reply-bytes); ask for less, or stream it",
                               "",
                               "reply_too_large"};
+        log(refusal.status, outcome_of(refusal));
         exchange_->respond(error_reply(refusal, audit_->request_id));
-        return log(refusal.status, outcome_of(refusal));
+        return;
       }
       http::Reply reply;
       reply.headers.emplace_back("X-Request-Id", audit_->request_id);
@@ -229,8 +230,9 @@ class ChatCall : public std::enable_shared_from_this<ChatCall> {
       reply.headers.emplace_back("X-Llmrt-Key-Source", std::string(to_string(answer.key_source)));
       reply.body = completion_body(id_, valid_utf8(reply_), answer.usage);
       std::string().swap(reply_);
+      log(200, "ok");
       exchange_->respond(std::move(reply));
-      return log(200, "ok");
+      return;
     }
     std::string events;
     if (!started_) {
@@ -253,8 +255,8 @@ class ChatCall : public std::enable_shared_from_this<ChatCall> {
       }
     }
     events += final_events(id_, include_usage, answer.usage);
-    exchange_->end_stream(events);
     log(200, "ok");
+    exchange_->end_stream(events);
   }
 
   void on_failed(const Error& error) {
@@ -262,12 +264,12 @@ class ChatCall : public std::enable_shared_from_this<ChatCall> {
     if (!claim()) return;
     if (exchange_->client_gone()) return log(499, "client_disconnected");
     const Refusal refusal = refusal_for(context_, error, *audit_);
+    log(refusal.status, outcome_of(refusal));
     if (!started_) {
       exchange_->respond(error_reply(refusal, audit_->request_id));
     } else {
       exchange_->end_stream(error_event(valid_utf8(refusal.message), refusal.type, refusal.code));
     }
-    log(refusal.status, outcome_of(refusal));
   }
 
   // The call's deadline passed: stop it and say so (504, or an error event in a started stream).
@@ -284,12 +286,12 @@ class ChatCall : public std::enable_shared_from_this<ChatCall> {
                                 " ms; the call was stopped",
                             "",
                             "request_timeout"};
+      log(refusal.status, outcome_of(refusal));
       if (!started_) {
         exchange_->respond(error_reply(refusal, audit_->request_id));
       } else {
         exchange_->end_stream(error_event(refusal.message, refusal.type, refusal.code));
       }
-      log(refusal.status, outcome_of(refusal));
     }
     if (call) call->cancel();
   }
@@ -321,8 +323,8 @@ class ChatCall : public std::enable_shared_from_this<ChatCall> {
   void answer_refusal(const Refusal& refusal) {
     std::lock_guard lock(mutex_);
     if (!claim()) return;
-    exchange_->respond(error_reply(refusal, audit_->request_id));
     log(refusal.status, outcome_of(refusal));
+    exchange_->respond(error_reply(refusal, audit_->request_id));
   }
 
   // With mutex_ held: true for the one path that answers; it also stops the deadline timer.
@@ -334,7 +336,9 @@ class ChatCall : public std::enable_shared_from_this<ChatCall> {
     return true;
   }
 
-  // Exactly once per request (after claim()): the access-log line and the audit line.
+  // Exactly once per request (after claim()): the access-log line and the audit line. Written
+  // before the answer is handed to the connection, so that a client that has its answer finds its
+  // lines in the logs, and requests one client sends in turn are logged in that order.
   void log(int status, std::string outcome) {
     record_.status = status;
     if (audit_->key_version) record_.key_version = *audit_->key_version;
@@ -375,10 +379,10 @@ void handle_chat_completions(GatewayContext& context, http::Request request,
   AuditEvent audit;
   audit.request_id = make_request_id();
   auto refuse = [&](const Refusal& refusal) {
-    exchange->respond(error_reply(refusal, audit.request_id));
     record.status = refusal.status;
     context.access_log.write(record);
     write_audit(context, audit, refusal.status, outcome_of(refusal));
+    exchange->respond(error_reply(refusal, audit.request_id));
   };
   try {
     std::optional<Key> bearer = take_client_key(request);

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <map>
+#include <mutex>
 #include <regex>
 #include <set>
 #include <string>
@@ -597,6 +598,63 @@ TEST(GatewaySecrets, AccessLogHasOneLinePerRequestWithFingerprintsAndNeverAKey) 
       EXPECT_NE(log.find("key=sha256:" + sha256_prefix(request.key) + " "), std::string::npos)
           << "no line with this key's fingerprint";
     }
+  }
+}
+
+// An access log on a slow disk: each write waits `delay` before the line is kept (fopencookie).
+class SlowLogFile {
+ public:
+  explicit SlowLogFile(std::chrono::milliseconds delay) : delay_(delay) {
+    file_ = ::fopencookie(this, "w", {nullptr, &SlowLogFile::write, nullptr, nullptr});
+    if (file_ == nullptr) throw std::runtime_error("fopencookie failed");
+    std::setvbuf(file_, nullptr, _IONBF, 0);
+  }
+  ~SlowLogFile() { std::fclose(file_); }
+  SlowLogFile(const SlowLogFile&) = delete;
+  SlowLogFile& operator=(const SlowLogFile&) = delete;
+
+  std::FILE* file() const { return file_; }
+  std::size_t lines_with(std::string_view text) const {
+    std::lock_guard lock(mutex_);
+    std::size_t count = 0;
+    for (const std::string& line : lines_of(text_)) count += line.find(text) != std::string::npos;
+    return count;
+  }
+
+ private:
+  static ssize_t write(void* cookie, const char* data, std::size_t size) {
+    auto* self = static_cast<SlowLogFile*>(cookie);
+    std::this_thread::sleep_for(self->delay_);
+    std::lock_guard lock(self->mutex_);
+    self->text_.append(data, size);
+    return static_cast<ssize_t>(size);
+  }
+
+  const std::chrono::milliseconds delay_;
+  std::FILE* file_ = nullptr;
+  mutable std::mutex mutex_;
+  std::string text_;
+};
+
+// A chat request's access-log line is written before its answer goes out, however it ends: a
+// client that has its answer finds its line, and requests sent in turn are logged in turn.
+TEST(GatewayLogs, AChatRequestIsLoggedBeforeItsAnswerGoesOut) {
+  SlowLogFile log(std::chrono::milliseconds(kThreadSanitizer ? 200 : 50));
+  ServedGateway gateway([&](serve::GatewayConfig& config) { config.access_log = log.file(); });
+  auto client = gateway.client();
+  const std::vector<std::pair<std::string, int>> requests = {
+      {chat_body("echo", "first", false), 200},
+      {chat_body("echo", "second", true), 200},
+      {chat_body("no-such-model", "third", false), 404},
+      {chat_body("throws-std", "fourth", false), 500},
+      {chat_body("throws-std", "fifth", true), 500},
+  };
+  std::size_t sent = 0;
+  for (const auto& [body, status] : requests) {
+    const Reply reply = post_chat(*client, body, bearer("sk-logged-" + random_hex(8)));
+    ++sent;
+    EXPECT_EQ(reply.status, status) << body << "\n" << reply;
+    EXPECT_EQ(log.lines_with("POST /v1/chat/completions"), sent) << body;
   }
 }
 

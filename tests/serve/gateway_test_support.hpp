@@ -133,8 +133,8 @@ class ServedGateway {
   std::string access_log_text() const { return read_file(log_path_); }
 
   // The access log once it has at least `lines` lines for requests other than GET /healthz (or
-  // after a few seconds). A streamed call's line is written when its response is done, which can
-  // be just after the client has read all of it.
+  // after a few seconds). A chat request's line is written before its answer goes out, but one
+  // whose client left is written when its call stops, which can be after the client has gone.
   std::string access_log_with(std::size_t lines) const {
     std::string text;
     auto count = [&] {
