@@ -8,6 +8,7 @@
 #include "secret_input.hpp"
 
 #include <llmrt/error.hpp>
+#include <llmrt/key.hpp>
 #include <llmrt/keys_file.hpp>
 #include <llmrt/runtime.hpp>
 
@@ -27,13 +28,19 @@ KeysFile user_keys_file() {
 }
 
 Error no_such_key(std::string_view name, const KeysFile& file) {
-  return Error(ErrorCode::keys_file, "no key named '" + std::string(name) + "' in " +
+  return Error(ErrorCode::keys_file, "no key named " + quoted_key_name(name) + " in " +
                                          file.path().string() + " (see: llmrt keys list)");
 }
 
 int keys_set(const KeysFile& file, const KeysArgs& args) {
   const std::string& name = args.name;
   validate_key_name(name);
+  if (looks_like_a_key(name)) {
+    throw Error(ErrorCode::usage,
+                "llmrt keys set NAME takes a name, eg: openai, and reads the key from standard "
+                "input or asks for it; the name given looks like a key (" +
+                    std::to_string(name.size()) + " characters, not shown)");
+  }
   if (args.weight && args.version.empty()) {
     throw Error(ErrorCode::usage, "--weight needs --version LABEL: a weight belongs to a version");
   }

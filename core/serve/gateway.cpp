@@ -1,5 +1,6 @@
 #include "gateway.hpp"
 
+#include <llmrt/key.hpp>
 #include <llmrt/keys_file.hpp>
 
 #include <algorithm>
@@ -70,10 +71,14 @@ void configure_security(GatewayContext& context) {
       const std::vector<std::string> stored = KeysFile(context.runtime.keys_file_path()).names();
       for (const std::string& entry : context.sessions->tenants.entries()) {
         if (!std::binary_search(stored.begin(), stored.end(), entry)) {
-          context.warn("the tenants file names the stored key '" + entry + "', which is not in " +
-                       context.runtime.keys_file_path().string() +
-                       "; calls that need it will fail until it is added (llmrt keys set " + entry +
-                       ")");
+          // An operator who wrote a key where its name goes must not find it in the logs.
+          const std::string hint =
+              looks_like_a_key(entry)
+                  ? "; the tenants file holds names of keys-file entries, never keys"
+                  : "; calls that need it will fail until it is added (llmrt keys set " + entry +
+                        ")";
+          context.warn("the tenants file names the stored key " + quoted_key_name(entry) +
+                       ", which is not in " + context.runtime.keys_file_path().string() + hint);
         }
       }
     } catch (const Error& error) {

@@ -1,6 +1,7 @@
 #include "tenants.hpp"
 
 #include <llmrt/error.hpp>
+#include <llmrt/key.hpp>
 #include <llmrt/keys_file.hpp>
 
 #include <boost/json.hpp>
@@ -54,7 +55,8 @@ Tenants Tenants::parse(std::string_view text, const std::string& origin) {
     if (member.key() == "tenants") {
       tenants = &member.value();
     } else if (!is_comment(member.key())) {
-      throw bad("has an unknown member '" + std::string(member.key()) + "' (expected \"tenants\")");
+      throw bad("has an unknown member " + quoted_key_name(member.key()) +
+                " (expected \"tenants\")");
     }
   }
   if (tenants == nullptr || !tenants->is_object()) {
@@ -65,29 +67,28 @@ Tenants Tenants::parse(std::string_view text, const std::string& origin) {
   Tenants result;
   for (const auto& [name, tenant] : tenants->as_object()) {
     if (is_comment(name)) continue;
-    const std::string where = "tenant '" + std::string(name.substr(0, 64)) + "'";
+    const std::string where = "tenant " + quoted_key_name(name.substr(0, 64));
     if (!is_tenant_name(name)) {
-      throw bad("has an invalid tenant name '" + std::string(name.substr(0, 64)) +
-                "': use 1 to 64 of the characters A-Z a-z 0-9 _ -");
+      throw bad("has an invalid tenant name " + quoted_key_name(name.substr(0, 64)) +
+                ": use 1 to 64 of the characters A-Z a-z 0-9 _ -");
     }
     if (!tenant.is_object()) throw bad(where + " must be an object with a \"keys\" object");
     auto& keys = result.tenants_[std::string(name)];
     for (const auto& [member, value] : tenant.as_object()) {
       if (is_comment(member)) continue;
       if (member != "keys") {
-        throw bad(where + " has an unknown member '" + std::string(member) +
-                  "' (expected \"keys\")");
+        throw bad(where + " has an unknown member " + quoted_key_name(member) +
+                  " (expected \"keys\")");
       }
       if (!value.is_object()) throw bad(where + " \"keys\" must be an object");
       for (const auto& [key_name, entry] : value.as_object()) {
         if (is_comment(key_name)) continue;
         if (!is_key_name(key_name)) {
-          throw bad(where + " has an invalid key name '" + std::string(key_name.substr(0, 128)) +
-                    "'");
+          throw bad(where + " has an invalid key name " + quoted_key_name(key_name.substr(0, 128)));
         }
         if (!entry.is_string() || !is_key_name(entry.as_string())) {
-          throw bad(where + " maps '" + std::string(key_name) +
-                    "' to something that is not a keys-file entry name (1 to 128 of A-Z a-z 0-9 . "
+          throw bad(where + " maps " + quoted_key_name(key_name) +
+                    " to something that is not a keys-file entry name (1 to 128 of A-Z a-z 0-9 . "
                     "_ -)");
         }
         keys.emplace(std::string(key_name), std::string(entry.as_string()));

@@ -129,4 +129,24 @@ void validate_key(std::string_view key, std::string_view what) {
   }
 }
 
+bool looks_like_a_key(std::string_view text) noexcept {
+  bool upper = false;
+  bool lower = false;
+  bool digit = false;
+  for (const char c : text) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f') return false;
+    upper = upper || (c >= 'A' && c <= 'Z');
+    lower = lower || (c >= 'a' && c <= 'z');
+    digit = digit || (c >= '0' && c <= '9');
+  }
+  if (text.size() >= 20 && upper && lower && digit) return true;
+  return text.size() >= 32 && (upper || lower) && digit;
+}
+
+std::string quoted_key_name(std::string_view name) {
+  if (!looks_like_a_key(name)) return "'" + std::string(name) + "'";
+  return "[a name of " + std::to_string(name.size()) +
+         " characters that looks like a key, not shown]";
+}
+
 }  // namespace llmrt

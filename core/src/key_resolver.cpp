@@ -1,6 +1,7 @@
 #include "key_resolver.hpp"
 
 #include <llmrt/error.hpp>
+#include <llmrt/key.hpp>
 
 #include "key_versions/versioned_entry.hpp"
 
@@ -106,10 +107,14 @@ ResolvedKey resolve_key(const ModelInstance& instance, PromptOptions& options,
     ResolvedKey named =
         from_keys_file(instance, options.key_name, KeySource::stored_name, options.key_version);
     if (named.key() == nullptr) {
-      throw Error(ErrorCode::key_missing, "no stored key named '" + options.key_name + "' in " +
-                                              instance.context().keys_file.path().string() +
-                                              "; add it with `llmrt keys set " + options.key_name +
-                                              "`");
+      // A key given as a key's name (`--key-name sk-...` for `--key sk-...`) is not printed back.
+      const std::string hint =
+          looks_like_a_key(options.key_name)
+              ? "; a key name is the name of an entry in the keys file, not a key"
+              : "; add it with `llmrt keys set " + options.key_name + "`";
+      throw Error(ErrorCode::key_missing, "no stored key named " +
+                                              quoted_key_name(options.key_name) + " in " +
+                                              instance.context().keys_file.path().string() + hint);
     }
     return named;
   }

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <llmrt/error.hpp>
+#include <llmrt/key.hpp>
 #include <llmrt/keys_file.hpp>
 
 #include <algorithm>
@@ -191,8 +192,8 @@ void validate_key_name(std::string_view name) {
            c == '_' || c == '-';
   });
   if (name.empty() || name.size() > 128 || !valid_chars) {
-    throw Error(ErrorCode::usage, "invalid key name '" + std::string(name.substr(0, 128)) +
-                                      "': use 1 to 128 of the characters A-Z a-z 0-9 . _ -");
+    throw Error(ErrorCode::usage, "invalid key name " + quoted_key_name(name.substr(0, 128)) +
+                                      ": use 1 to 128 of the characters A-Z a-z 0-9 . _ -");
   }
 }
 

@@ -1003,6 +1003,20 @@ TEST_F(CliTest, AKeyTypedWhereNoKeyGoesIsNotQuotedBack) {
   }
   EXPECT_THAT(run({"keys", "list"}).out, Not(HasSubstr("openai")));  // nothing was stored
 
+  // A key given as the name of a stored key is not quoted back either, and is not stored as one.
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"prompt", "hi", "--key-name", key},
+        {"keys", "get", key},
+        {"keys", "remove", key},
+        {"keys", "set", key}}) {
+    const CliResult result = run(args, "sk-the-value\n");
+    EXPECT_NE(result.exit_code, 0) << ::testing::PrintToString(args);
+    EXPECT_THAT(result.err, HasSubstr("not shown")) << ::testing::PrintToString(args);
+    EXPECT_THAT(result.out + result.err, Not(HasSubstr("MISPLACED")))
+        << ::testing::PrintToString(args);
+  }
+  EXPECT_THAT(run({"keys", "list"}).out, Not(HasSubstr("MISPLACED")));
+
   // Short arguments, and paths, are quoted as they were typed.
   EXPECT_THAT(run({"prompt", "hi", "--no-such-flag"}).err, HasSubstr("--no-such-flag"));
   EXPECT_THAT(run({"serve", "--port", "http"}).err, HasSubstr("Value http not in range"));

@@ -236,6 +236,26 @@ TEST_F(SessionTest, MissingUpstreamKeyIsTheOperatorsProblem) {
   EXPECT_EQ(completion_content(after.body), echo_reply("after", upstream("acme-echo")));
 }
 
+// An operator who writes a provider key where its keys-file entry's name goes finds it neither in
+// the start-up warning nor in the warning of each call (TearDown checks every log and reply).
+TEST_F(SessionTest, AKeyWrittenWhereANameGoesIsNeverLogged) {
+  const std::string key = "sk-proj-Careless" + random_hex(20) + "Zq9";
+  watch_secret(key);
+  write_text(tenants_path_, R"({"tenants": {"careless": {"keys": {"echo": ")" + key + R"("}}}})");
+  ServedGateway& gateway = start_gateway();
+  const Reply reply = chat(gateway, issue("careless"), "hi");
+  see(reply);
+  EXPECT_EQ(reply.status, 500) << reply;
+  EXPECT_EQ(field(error_of(reply), "code"), "upstream_key_unavailable");
+  std::fflush(warnings_);
+  const std::string warnings = read_file(warnings_path_);
+  EXPECT_NE(warnings.find("the tenants file holds names of keys-file entries, never keys"),
+            std::string::npos)
+      << warnings;
+  EXPECT_NE(warnings.find(reply.header("X-Request-Id")), std::string::npos) << warnings;
+  EXPECT_NE(warnings.find("looks like a key, not shown"), std::string::npos) << warnings;
+}
+
 TEST_F(SessionTest, DenyListRevokesWithoutARestart) {
   ServedGateway& gateway = start_gateway();
   const std::string first = issue("acme");

@@ -235,5 +235,26 @@ TEST(KeyValidation, IsValidKeyAgreesWithValidateKey) {
   }
 }
 
+// Provider keys of every shape look like keys; names, however long, do not (they are quoted).
+TEST(KeyLikeNames, KeysLookLikeKeysAndNamesDoNot) {
+  for (const std::string key :
+       {"sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7cDe0fGh3iJk6lMn9oPq2r",     // OpenAI
+        "sk-ant-api03-xY9_zW8-vU7tS6rQ5pO4nM3lK2jI1hG0fE9dC8bA7zY6xW5vU4tS3r",  // Anthropic
+        "AIzaSyD3xQ8mN2vB7cL4kJ9hG6fD1sA5pO0iU3y",                              // Google
+        "hf_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",                              // Hugging Face
+        "3f2a9c01b7de4410aa55e0c1d2b3f4a59687c8d9e0f1a2b3c4d5e6f708192a3b",     // 64 hex digits
+        "sk-SECRETSECRET1234567890abcdef"}) {
+    EXPECT_TRUE(looks_like_a_key(key)) << key;
+    EXPECT_EQ(quoted_key_name(key), "[a name of " + std::to_string(key.size()) +
+                                        " characters that looks like a key, not shown]");
+  }
+  for (const std::string name :
+       {"openai", "acme-openai", "acme-openai-production", "openai-prod-2024-eu-west-1",
+        "Acme2Prod", "beta_echo.v2", "a very long name with spaces in it 1234 ABC", ""}) {
+    EXPECT_FALSE(looks_like_a_key(name)) << name;
+    EXPECT_EQ(quoted_key_name(name), "'" + name + "'");
+  }
+}
+
 }  // namespace
 }  // namespace llmrt

@@ -80,6 +80,17 @@ bool is_valid_key(std::string_view key) noexcept;
 // The first 12 hex digits of SHA-256 of `bytes`, eg: "3f2a9c01b7de".
 std::string sha256_prefix(std::string_view bytes);
 
+// Whether `text` looks like an API key rather than the name of one: 20 or more characters without
+// whitespace that mix upper-case letters, lower-case letters and digits, or 32 or more that mix
+// letters and digits (provider keys are random text of 32 to 200 characters; names such as
+// "acme-openai-2024" are not). A key typed where a key's name goes (`--key-name`, a tenants file)
+// must not be printed back: messages show such a name with quoted_key_name().
+bool looks_like_a_key(std::string_view text) noexcept;
+
+// `name` as messages show a key's name: 'name' in quotes, or, when it looks like a key,
+// "[a name of N characters that looks like a key, not shown]".
+std::string quoted_key_name(std::string_view name);
+
 }  // namespace llmrt
 
 #endif  // LLMRT_KEY_HPP
