@@ -94,6 +94,17 @@ class CallOptionsBuilder {
     }
     std::string known;
     for (const auto& option : schema_.options()) known += (known.empty() ? "" : ", ") + option.name;
+    // `-o delay_ms=5` where `-o delay_ms 5` was meant: name the option that was.
+    if (const std::size_t equals = name.find('='); equals != std::string::npos) {
+      const std::string meant = name.substr(0, equals);
+      for (const auto& option : schema_.options()) {
+        if (option.name == meant) {
+          fail("model '" + std::string(model_id_) + "' has no option '" + name +
+               "'; did you mean its option '" + meant + "' with the value '" +
+               name.substr(equals + 1) + "'?");
+        }
+      }
+    }
     fail("model '" + std::string(model_id_) + "' has no option '" + name + "'" +
          (known.empty() ? " (it takes no options)" : " (its options: " + known + ")"));
   }

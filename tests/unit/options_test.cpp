@@ -113,6 +113,16 @@ TEST_F(NamedOptions, UnknownOptionIsRefusedListingTheModelsOptions) {
   EXPECT_TRUE(contains(error.what(), "fail")) << error.what();
 }
 
+// `-o delay_ms=5` for `-o delay_ms 5`: the option meant is named, with its value.
+TEST_F(NamedOptions, NameEqualsValueIsRefusedNamingTheOptionMeant) {
+  const Error error = refusal({{"delay_ms=5", "hi"}});
+  EXPECT_EQ(error.code(), ErrorCode::bad_request) << error.what();
+  EXPECT_TRUE(contains(error.what(), "did you mean its option 'delay_ms' with the value '5'?"))
+      << error.what();
+  const Error unknown = refusal({{"speed=5", "hi"}});
+  EXPECT_TRUE(contains(unknown.what(), "its options: delay_ms, fail")) << unknown.what();
+}
+
 TEST_F(NamedOptions, ModelWithoutOptionsSaysItTakesNone) {
   const Model legacy = runtime_.get_model("legacy-echo");
   EXPECT_EQ(legacy.prompt("plain").text, "plain");
