@@ -1,5 +1,7 @@
 #include "access_log.hpp"
 
+#include <llmrt/key.hpp>
+
 #include <ctime>
 
 namespace llmrt::serve {
@@ -26,6 +28,20 @@ std::string field(std::string_view text, std::size_t limit) {
 
 }  // namespace
 
+std::string path_without_keys(std::string_view path) {
+  std::string out;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t slash = path.find('/', start);
+    const std::string_view segment = path.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    out += looks_like_a_key(segment) ? std::string_view("[key-like]") : segment;
+    if (slash == std::string_view::npos) return out;
+    out += '/';
+    start = slash + 1;
+  }
+}
+
 void AccessLog::write(const AccessRecord& record) {
   if (out_ == nullptr) return;
   const double duration_ms =
@@ -40,7 +56,7 @@ void AccessLog::write(const AccessRecord& record) {
   const int size = std::snprintf(
       line, sizeof line,
       "%s %s %s model=%s status=%d duration_ms=%.2f key=%s key_version=%s stream=%d\n", time_text,
-      field(record.method, 16).c_str(), field(record.path, 200).c_str(),
+      field(record.method, 16).c_str(), field(path_without_keys(record.path), 200).c_str(),
       field(record.model, 128).c_str(), record.status, duration_ms,
       record.key_fingerprint.empty() ? "-" : record.key_fingerprint.c_str(),
       field(record.key_version, 64).c_str(), record.stream ? 1 : 0);

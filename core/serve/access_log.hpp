@@ -21,6 +21,11 @@ struct AccessRecord {
   std::string key_version;  // the stored key version's label, or empty: "-"
 };
 
+// `path` with each '/'-separated segment that looks like a key (llmrt::looks_like_a_key) replaced
+// by "[key-like]": a client that put its key in the URL (a base URL with the key in it) finds it
+// neither in the access log nor in the 404 it gets back.
+std::string path_without_keys(std::string_view path);
+
 class AccessLog {
  public:
   // Writes to `out` (not owned; nullptr: logging off). Thread-safe: each record is one write.

@@ -260,9 +260,9 @@ void Gateway::State::route(http::Request request, std::shared_ptr<http::Exchange
     return;
   }
   log(404);
-  exchange->respond(
-      json_reply(404, error_body("no route for " + request.method + " " + request.path,
-                                 "invalid_request_error", "", "")));
+  exchange->respond(json_reply(
+      404, error_body("no route for " + request.method + " " + path_without_keys(request.path),
+                      "invalid_request_error", "", "")));
 }
 
 http::Reply Gateway::State::refuse(const http::Refusal& refusal) {

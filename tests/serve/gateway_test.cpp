@@ -658,6 +658,22 @@ TEST(GatewayLogs, AChatRequestIsLoggedBeforeItsAnswerGoesOut) {
   }
 }
 
+// A client whose base URL holds its key (GET /v1/sk-.../models) finds the key neither in its 404
+// nor in the access log.
+TEST(GatewaySecrets, AKeyInARequestPathIsNotLogged) {
+  ServedGateway gateway;
+  auto client = gateway.client();
+  const std::string key = "sk-proj-InPath" + random_hex(16) + "Q7";
+  const auto reply = client->Get("/v1/" + key + "/models?key=" + key);
+  ASSERT_TRUE(reply) << httplib::to_string(reply.error());
+  EXPECT_EQ(reply->status, 404);
+  EXPECT_EQ(reply->body.find(key), std::string::npos) << reply->body;
+  EXPECT_NE(reply->body.find("/v1/[key-like]/models"), std::string::npos) << reply->body;
+  const std::string log = gateway.access_log_with(1);
+  EXPECT_EQ(log.find(key), std::string::npos) << log;
+  EXPECT_NE(log.find(" /v1/[key-like]/models "), std::string::npos) << log;
+}
+
 TEST(GatewaySecrets, AClientCannotForgeAccessLogLines) {
   ServedGateway gateway;
   auto client = gateway.client();
