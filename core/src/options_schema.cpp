@@ -109,13 +109,27 @@ class CallOptionsBuilder {
          (known.empty() ? " (it takes no options)" : " (its options: " + known + ")"));
   }
 
+  // A named option's text as a JSON string. The plugin is promised valid JSON, and JSON text is
+  // UTF-8: bytes that are not (a terminal in another encoding, a stray byte) are refused here.
+  // Boost.JSON's parser checks the encoding of the string as serialized.
+  json::value text_value(const OptionsSchema::Option& option, const std::string& text) const {
+    json::value value = json::string(text);
+    boost::system::error_code ec;
+    json::parse(json::serialize(value), ec);
+    if (ec) {
+      fail("option '" + option.name + "' of model '" + std::string(model_id_) +
+           "' is not valid UTF-8 text");
+    }
+    return value;
+  }
+
   json::value convert(const OptionsSchema::Option& option, const std::string& text) const {
     using Type = OptionsSchema::Type;
     const char* begin = text.data();
     const char* end = text.data() + text.size();
     switch (option.type) {
       case Type::string:
-        return json::string(text);
+        return text_value(option, text);
       case Type::integer: {
         std::int64_t number = 0;
         const auto [ptr, ec] = std::from_chars(begin, end, number);
@@ -140,7 +154,7 @@ class CallOptionsBuilder {
         boost::system::error_code ec;
         json::value parsed = json::parse(text, ec);
         if (!ec) return parsed;
-        if (option.type == Type::any) return json::string(text);
+        if (option.type == Type::any) return text_value(option, text);
         break;
       }
     }

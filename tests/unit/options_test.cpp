@@ -123,6 +123,22 @@ TEST_F(NamedOptions, NameEqualsValueIsRefusedNamingTheOptionMeant) {
   EXPECT_TRUE(contains(unknown.what(), "its options: delay_ms, fail")) << unknown.what();
 }
 
+// The plugin is promised valid JSON: a named option's text that is not UTF-8 is refused before it
+// (found by tests/fuzz, target `options`).
+TEST_F(NamedOptions, TextThatIsNotUtf8IsRefused) {
+  for (const std::string bad :
+       {std::string("\xff"), std::string("caf\xc3"), std::string("\xed\xa0\x80")}) {
+    const Error error = refusal({{"fail", bad}});
+    EXPECT_EQ(error.code(), ErrorCode::bad_request) << error.what();
+    EXPECT_TRUE(contains(error.what(), "option 'fail' of model 'echo' is not valid UTF-8 text"))
+        << error.what();
+  }
+  // Valid UTF-8 reaches the plugin (echo fails the call with it).
+  const Error valid = refusal({{"fail", "caf\xc3\xa9 \xf0\x9f\x98\x80"}});
+  EXPECT_EQ(valid.code(), ErrorCode::plugin_failed) << valid.what();
+  EXPECT_TRUE(contains(valid.what(), "caf\xc3\xa9 \xf0\x9f\x98\x80")) << valid.what();
+}
+
 TEST_F(NamedOptions, ModelWithoutOptionsSaysItTakesNone) {
   const Model legacy = runtime_.get_model("legacy-echo");
   EXPECT_EQ(legacy.prompt("plain").text, "plain");
