@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <cmath>
 
 #include "random_ids.hpp"
 
@@ -38,6 +39,10 @@ void copy_number(const json::object& body, json::object& out, std::string_view n
   if (!ok) {
     throw ProtocolError(std::string(name),
                         std::string(name) + " must be " + (integer ? "an integer" : "a number"));
+  }
+  // Boost.JSON reads 1e999 as infinity, which no JSON can carry on to the model.
+  if (value->is_double() && !std::isfinite(value->get_double())) {
+    throw ProtocolError(std::string(name), std::string(name) + " must be a finite number");
   }
   out[name] = *value;
 }

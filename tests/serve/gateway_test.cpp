@@ -239,6 +239,7 @@ TEST(GatewayErrors, WrongFieldTypesAre400NamingTheField) {
       {"messages", R"({"model": "echo", "messages": "hi"})"},
       {"temperature", R"({"model": "echo", "temperature": "hot", "messages": )" + messages + "}"},
       {"stream", R"({"model": "echo", "stream": 1, "messages": )" + messages + "}"},
+      {"top_p", R"({"model": "echo", "top_p": 1e999, "messages": )" + messages + "}"},
   };
   for (const auto& [name, body] : cases) {
     SCOPED_TRACE("field: " + name);

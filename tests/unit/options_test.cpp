@@ -11,7 +11,10 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
+#include "options_schema.hpp"
 #include "test_support.hpp"
 
 namespace llmrt {
@@ -137,6 +140,25 @@ TEST_F(NamedOptions, TextThatIsNotUtf8IsRefused) {
   const Error valid = refusal({{"fail", "caf\xc3\xa9 \xf0\x9f\x98\x80"}});
   EXPECT_EQ(valid.code(), ErrorCode::plugin_failed) << valid.what();
   EXPECT_TRUE(contains(valid.what(), "caf\xc3\xa9 \xf0\x9f\x98\x80")) << valid.what();
+}
+
+// Boost.JSON reads 1e999 as infinity and 0e999 as NaN, and would write them as Infinity and NaN,
+// which are not JSON: such a number is refused, named or in the options JSON, at any depth (found
+// by tests/fuzz, target `options`).
+TEST(OptionsSchemaBuild, NumbersTooLargeForJsonAreRefused) {
+  const OptionsSchema schema = OptionsSchema::parse(
+      R"({"type":"object","properties":{"t":{"type":"number"},"x":{},"list":{"type":"array"}}})");
+  for (const auto& [named, json] :
+       std::vector<std::pair<OptionValues, std::string>>{{{{"x", "0e409"}}, ""},
+                                                         {{{"x", "[1, 1e999]"}}, ""},
+                                                         {{}, R"({"t": 1e999})"},
+                                                         {{}, R"({"t": -1e999})"},
+                                                         {{}, R"({"list": [{"a": 0e999}]})"}}) {
+    const Error error = error_from([&] { (void)schema.build("m", {}, named, json); });
+    EXPECT_EQ(error.code(), ErrorCode::bad_request) << error.what();
+    EXPECT_TRUE(contains(error.what(), "a number too large for JSON")) << error.what();
+  }
+  EXPECT_EQ(schema.build("m", {}, {{"x", "1e300"}}, R"({"t": 2.5})"), R"({"x":1E300,"t":2.5E0})");
 }
 
 TEST_F(NamedOptions, ModelWithoutOptionsSaysItTakesNone) {
