@@ -2,8 +2,9 @@
 
 #include <boost/json.hpp>
 #include <chrono>
-#include <cmath>
+#include <optional>
 
+#include "json_numbers.hpp"
 #include "random_ids.hpp"
 
 namespace llmrt::serve {
@@ -40,10 +41,6 @@ void copy_number(const json::object& body, json::object& out, std::string_view n
     throw ProtocolError(std::string(name),
                         std::string(name) + " must be " + (integer ? "an integer" : "a number"));
   }
-  // Boost.JSON reads 1e999 as infinity, which no JSON can carry on to the model.
-  if (value->is_double() && !std::isfinite(value->get_double())) {
-    throw ProtocolError(std::string(name), std::string(name) + " must be a finite number");
-  }
   out[name] = *value;
 }
 
@@ -55,6 +52,10 @@ ChatRequest parse_chat_request(std::string_view body) {
   if (ec) throw ProtocolError("", "the request body is not valid JSON (" + ec.message() + ")");
   json::object* root = parsed.if_object();
   if (root == nullptr) throw ProtocolError("", "the request body must be a JSON object");
+  // Anywhere in the body (a sampling parameter, a field of a message): no model can be given it.
+  if (const std::optional<std::string> at = non_finite_number_at(parsed)) {
+    throw ProtocolError(*at, *at + " must be a finite number");
+  }
 
   ChatRequest request;
   const json::value* model = root->if_contains("model");

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "json_numbers.hpp"
+
 namespace llmrt {
 namespace {
 
@@ -57,28 +59,6 @@ std::string number_text(double number) {
   char text[32];
   std::snprintf(text, sizeof text, "%.15g", number);
   return text;
-}
-
-// Whether every number in `value` is finite. Boost.JSON reads 1e999 as infinity and 0e999 as NaN,
-// and writes them back as Infinity and NaN, which are not JSON: the plugin would be given options
-// it cannot parse.
-bool finite_numbers(const json::value& value) {
-  switch (value.kind()) {
-    case json::kind::double_:
-      return std::isfinite(value.get_double());
-    case json::kind::array:
-      for (const json::value& item : value.get_array()) {
-        if (!finite_numbers(item)) return false;
-      }
-      return true;
-    case json::kind::object:
-      for (const auto& member : value.get_object()) {
-        if (!finite_numbers(member.value())) return false;
-      }
-      return true;
-    default:
-      return true;
-  }
 }
 
 class CallOptionsBuilder {
@@ -190,7 +170,7 @@ class CallOptionsBuilder {
 
   void add_value(const OptionsSchema::Option& option, json::value value) {
     using Type = OptionsSchema::Type;
-    if (!finite_numbers(value)) {
+    if (non_finite_number_at(value)) {
       fail("option '" + option.name + "' of model '" + std::string(model_id_) +
            "' holds a number too large for JSON, eg: 1e999");
     }
